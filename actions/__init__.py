@@ -1,0 +1,1 @@
+"""Custom actions (rasa-sdk). Thin: tracker state → a knowledge query → messages."""

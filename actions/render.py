@@ -1,0 +1,226 @@
+"""How a query result becomes messages (text and buttons), per language. The sentences come
+from messages.yml, the facts from the knowledge base; nothing else is said."""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import yaml
+
+from kb.model import Cluster, Fact, ItemList, KnowledgeBase, Topic
+
+_MESSAGES: Dict[str, Dict[str, Any]] = yaml.safe_load(
+    (Path(__file__).with_name("messages.yml")).read_text(encoding="utf-8")
+)
+
+
+@dataclass
+class Reply:
+    text: str
+    buttons: List[Dict[str, str]] = field(default_factory=list)
+
+
+def say(key: str, language: str, **values: Any) -> str:
+    return _MESSAGES[key][language].format(**values)
+
+
+def button(title: str, intent: str, **entities: str) -> Dict[str, str]:
+    payload = f"/{intent}" + (json.dumps(entities, ensure_ascii=False) if entities else "")
+    return {"title": title, "payload": payload}
+
+
+def page_note(kb: KnowledgeBase, language: str) -> str:
+    return say("page_source", language, title=kb.sources.page_title.get(language), period=kb.sources.page_period.get(language))
+
+
+def fact_note(fact: Fact, language: str) -> str:
+    """Provenance of a supplementary fact (a page fact gets the page note once per answer)."""
+    if fact.from_page:
+        return ""
+    note = say("fact_source", language, source=fact.source, as_of=fact.as_of)
+    if fact.disputed:
+        note = note[:-1] + f"; {say('disputed', language)})"
+    return note
+
+
+def _fact_text(fact: Fact, language: str) -> str:
+    return " ".join(part for part in (fact.text.get(language), fact_note(fact, language)) if part)
+
+
+def _bullets(items: Sequence[str]) -> str:
+    return "\n".join(f"- {item}" for item in items)
+
+
+def _numbered(items: Sequence[str]) -> str:
+    return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))
+
+
+def item_list(kb: KnowledgeBase, items: ItemList, name: str, language: str) -> str:
+    label = items.label.get(language)
+    open_mark = f" ({say('among_others', language)})" if items.open else ""
+    heading = say("list_heading", language, name=name, label=label, label_cap=label[:1].upper() + label[1:], open=open_mark)
+    lines = [i.get(language) for i in items.items]
+    if items.open:
+        lines.append("…")
+    return f"{heading}\n{_bullets(lines)}"
+
+
+def type_name(kb: KnowledgeBase, type_id: str, language: str, plural: bool = False) -> str:
+    cluster_type = kb.cluster_type(type_id)
+    return (cluster_type.plural if plural else cluster_type.name).get(language)
+
+
+def sector_name(kb: KnowledgeBase, sector_id: str, language: str) -> str:
+    return kb.sector(sector_id).name.get(language)
+
+
+def cluster_buttons(kb: KnowledgeBase, cluster: Cluster, language: str) -> List[Dict[str, str]]:
+    buttons = []
+    if cluster.strategy:
+        buttons.append(button(say("button_strategy", language, label=cluster.strategy.label.get(language)), "ask_cluster_strategy", cluster=cluster.id))
+    if cluster.members or cluster.scope:
+        buttons.append(button(say("button_members", language), "ask_cluster_members", cluster=cluster.id))
+    buttons.append(button(say("button_website", language), "ask_cluster_website", cluster=cluster.id))
+    sector = sector_name(kb, cluster.sector, language)
+    buttons.append(button(say("button_sector_clusters", language, sector=sector), "list_clusters", sector=cluster.sector))
+    return buttons
+
+
+def cluster_overview(kb: KnowledgeBase, cluster: Cluster, language: str) -> Reply:
+    heading = say(
+        "cluster_heading", language, name=cluster.name,
+        type=type_name(kb, cluster.type, language), sector=sector_name(kb, cluster.sector, language),
+    )
+    parts = [heading, cluster.description.get(language), page_note(kb, language)]
+    if cluster.website:
+        parts.append(say("website_line", language, url=cluster.website.text.get(language), source=fact_note(cluster.website, language)))
+    return Reply("\n\n".join(parts), cluster_buttons(kb, cluster, language))
+
+
+def _not_known(kb: KnowledgeBase, cluster: Cluster, attribute: str, language: str) -> str:
+    what = _MESSAGES["attribute_names"][language][attribute]
+    return say("not_known", language, what=what, name=cluster.name, portal=kb.sources.portal)
+
+
+def cluster_attribute(kb: KnowledgeBase, cluster: Cluster, attribute: str, language: str) -> Reply:
+    """One attribute of a cluster: strategy, members, sector, type, website or founded."""
+    buttons = [button(say("button_details", language, name=cluster.name), "ask_cluster_info", cluster=cluster.id)]
+    if attribute == "strategy":
+        if cluster.strategy:
+            text = f"{item_list(kb, cluster.strategy, cluster.name, language)}\n\n{page_note(kb, language)}"
+        else:
+            no_list = say("no_list", language, label=say("no_strategy_label", language), name=cluster.name)
+            text = f"{no_list}\n\n{cluster.description.get(language)}\n\n{page_note(kb, language)}"
+        return Reply(text, buttons)
+    if attribute == "members":
+        lists = [item_list(kb, l, cluster.name, language) for l in (cluster.members, cluster.scope) if l]
+        if not lists:
+            text = f"{_not_known(kb, cluster, 'members', language)}\n\n{cluster.description.get(language)}"
+        else:
+            text = "\n\n".join(lists + [page_note(kb, language)])
+        return Reply(text, buttons)
+    if attribute == "sector":
+        others = [c.name for c in kb.clusters_of(sector=cluster.sector) if c.id != cluster.id]
+        sector = sector_name(kb, cluster.sector, language)
+        key = "sector_answer" if others else "sector_answer_alone"
+        text = say(key, language, name=cluster.name, sector=sector, others=_join(others, language))
+        return Reply(f"{text}\n\n{page_note(kb, language)}", cluster_buttons(kb, cluster, language)[-1:] + buttons)
+    if attribute == "type":
+        cluster_type = kb.cluster_type(cluster.type)
+        definition = "\n\n".join(_fact_text(f, language) for f in cluster_type.definition)
+        text = say("type_answer", language, name=cluster.name, type=cluster_type.name.get(language))
+        return Reply(f"{text}\n\n{definition}", buttons)
+    if attribute in ("website", "founded"):
+        fact = getattr(cluster, attribute)
+        if fact is None:
+            return Reply(_not_known(kb, cluster, attribute, language), buttons)
+        line = "website_line" if attribute == "website" else "founded_line"
+        text = say(line, language, url=fact.text.get(language), value=fact.text.get(language), source=fact_note(fact, language))
+        return Reply(text, buttons)
+    raise ValueError(f"unknown cluster attribute {attribute!r}")
+
+
+def _join(names: Sequence[str], language: str) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + say("and", language) + names[-1]
+
+
+def cluster_list(kb: KnowledgeBase, clusters: Sequence[Cluster], heading: str, language: str, by_sector: bool = False) -> Reply:
+    lines = []
+    if by_sector:
+        number = 0
+        for sector in kb.sectors:
+            members = [c for c in clusters if c.sector == sector.id]
+            if not members:
+                continue
+            lines.append(f"**{sector.name.get(language)}**")
+            for cluster in members:
+                number += 1
+                lines.append(f"{number}. {cluster.name} — {type_name(kb, cluster.type, language)}")
+    else:
+        lines = [f"{i}. {c.name} — {type_name(kb, c.type, language)}" for i, c in enumerate(clusters, 1)]
+    text = "\n".join([heading, *lines, "", say("list_follow_up", language)])
+    buttons = [button(c.name, "ask_cluster_info", cluster=c.id) for c in clusters]
+    return Reply(text, buttons)
+
+
+def sectors(kb: KnowledgeBase, language: str) -> Reply:
+    lines = []
+    for sector in kb.sectors:
+        names = [c.name for c in kb.clusters_of(sector=sector.id)]
+        lines.append(say("sector_line", language, sector=sector.name.get(language), count=len(names), names=", ".join(names)))
+    text = "\n".join([say("sectors_heading", language, count=len(kb.sectors)), _bullets(lines), "", page_note(kb, language)])
+    buttons = [button(s.name.get(language), "list_clusters", sector=s.id) for s in kb.sectors]
+    return Reply(text, buttons)
+
+
+def comparison(kb: KnowledgeBase, a: Cluster, b: Cluster, language: str) -> Reply:
+    lines = [say("compare_heading", language, a=a.name, b=b.name)]
+    if a.type == b.type:
+        lines.append(say("compare_type_same", language, types=type_name(kb, a.type, language, plural=True)))
+    else:
+        lines.append(say("compare_type_differ", language, a=a.name, b=b.name,
+                         type_a=type_name(kb, a.type, language), type_b=type_name(kb, b.type, language)))
+    if a.sector == b.sector:
+        lines.append(say("compare_sector_same", language, sector=sector_name(kb, a.sector, language)))
+    else:
+        lines.append(say("compare_sector_differ", language, a=a.name, b=b.name,
+                         sector_a=sector_name(kb, a.sector, language), sector_b=sector_name(kb, b.sector, language)))
+    for cluster in (a, b):
+        lines.append("")
+        lines.append(f"**{cluster.name}** — {cluster.summary.get(language)}")
+        for items in (cluster.strategy, cluster.members):
+            if items:
+                open_mark = f", {say('among_others', language)}" if items.open else ""
+                lines.append(say("compare_list_count", language, count=f"{len(items.items)}{open_mark}",
+                                 label=items.label.get(language), items="; ".join(i.get(language) for i in items.items)))
+    lines += ["", page_note(kb, language)]
+    buttons = [button(say("button_details", language, name=c.name), "ask_cluster_info", cluster=c.id) for c in (a, b)]
+    return Reply("\n".join(lines), buttons)
+
+
+def topic(kb: KnowledgeBase, topic: Topic, language: str) -> Reply:
+    parts = [f"**{topic.title.get(language)}**"]
+    parts += [_fact_text(p, language) for p in topic.paragraphs]
+    if topic.list:
+        open_mark = f" ({say('among_others', language)})" if topic.list.open else ""
+        heading = say("topic_list_heading", language, label=topic.list.label.get(language), open=open_mark)
+        parts.append(f"{heading}\n" + _numbered([i.get(language) for i in topic.list.items]))
+    if any(p.from_page for p in topic.paragraphs) or topic.list:
+        parts.append(page_note(kb, language))
+    buttons = [button(kb.cluster(c).name, "ask_cluster_info", cluster=c) for c in topic.clusters]
+    return Reply("\n\n".join(parts), buttons)
+
+
+def unknown_cluster(kb: KnowledgeBase, name: str, closest: Sequence[str], language: str) -> Reply:
+    if closest:
+        return Reply(say("unknown_cluster", language, name=name),
+                     [button(kb.cluster(c).name, "ask_cluster_info", cluster=c) for c in closest])
+    heading = say("unknown_cluster_no_match", language, name=name, count=len(kb.clusters))
+    return cluster_list(kb, kb.clusters, heading, language, by_sector=True)
+
+
+def ask_which_cluster(kb: KnowledgeBase, language: str) -> Reply:
+    return Reply(say("ask_which_cluster", language), [button(c.name, "ask_cluster_info", cluster=c.id) for c in kb.clusters])

@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components, plugged into config.yml by module path."""

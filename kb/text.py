@@ -1,0 +1,26 @@
+"""Text normalisation shared by the name matcher and the ranking: case, accents, elisions and
+punctuation, so that "L'Aéronautique", "l aeronautique" and "aeronautique" compare equal."""
+
+import re
+import unicodedata
+from typing import List
+
+# French elisions ("l'", "d'", "qu'"…) glue an article to the next word; split them off.
+_ELISION = re.compile(r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu)['’](?=\w)", re.IGNORECASE)
+_NON_WORD = re.compile(r"[^\w+]+")
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def normalize(text: str) -> str:
+    """Lower case, no accents, elisions split, punctuation as spaces ('+' kept: "Val+")."""
+    text = _ELISION.sub(" ", text)
+    text = strip_accents(text.casefold())
+    return " ".join(_NON_WORD.sub(" ", text).replace("_", " ").split())
+
+
+def tokens(text: str) -> List[str]:
+    return normalize(text).split()

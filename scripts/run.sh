@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Starts the action server and the Rasa server in the foreground; Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p var
+ACTIONS_PORT=${ACTIONS_PORT:-5055}
+RASA_PORT=${RASA_PORT:-5005}
+
+pids=()
+stop() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap stop INT TERM EXIT
+
+.venv/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" &
+pids+=($!)
+.venv/bin/rasa run --model models/current.tar.gz --port "$RASA_PORT" \
+  --endpoints endpoints.yml --credentials credentials.yml &
+pids+=($!)
+echo "Starting… the assistant is ready when http://localhost:$RASA_PORT/ answers (REST: /webhooks/rest/webhook)."
+wait -n "${pids[@]}"

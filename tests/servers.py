@@ -1,0 +1,114 @@
+"""Starts the real action server and Rasa server on free ports for end-to-end tests."""
+
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA = str(ROOT / ".venv" / "bin" / "rasa")
+MODEL = ROOT / "models" / "current.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def environment(**extra: str) -> Dict[str, str]:
+    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", SQLALCHEMY_SILENCE_UBER_WARNING="1",
+               TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
+    env.update(extra)
+    return env
+
+
+def ensure_model() -> Path:
+    subprocess.run([str(ROOT / "scripts" / "train_if_changed.sh")], check=True, env=environment())
+    return MODEL
+
+
+def wait_until(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+@dataclass
+class Servers:
+    workdir: Path
+    rasa_port: int = 0
+    actions_port: int = 0
+    processes: List[subprocess.Popen] = field(default_factory=list)
+    extra_env: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def start_actions(self) -> subprocess.Popen:
+        self.actions_port = self.actions_port or free_port()
+        log = self.workdir / "actions.log"
+        process = subprocess.Popen(
+            [RASA, "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
+            cwd=ROOT, env=environment(**self.extra_env), stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        wait_until(f"http://127.0.0.1:{self.actions_port}/health", process, log)
+        return process
+
+    def start_rasa(self, endpoints: Optional[Path] = None) -> subprocess.Popen:
+        self.rasa_port = self.rasa_port or free_port()
+        self.actions_port = self.actions_port or free_port()
+        if endpoints is None:
+            endpoints = self.workdir / "endpoints.yml"
+            endpoints.write_text(
+                f"action_endpoint:\n  url: http://127.0.0.1:{self.actions_port}/webhook\n"
+                f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.workdir / 'conversations.db'}\n"
+            )
+        log = self.workdir / "rasa.log"
+        process = subprocess.Popen(
+            [RASA, "run", "--model", str(MODEL), "--port", str(self.rasa_port),
+             "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")],
+            cwd=ROOT, env=environment(**self.extra_env), stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        wait_until(self.url + "/", process, log)
+        return process
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+    def say(self, sender: str, text: str) -> List[dict]:
+        response = requests.post(f"{self.url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+
+def texts(replies: List[dict]) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def button_titles(replies: List[dict]) -> List[str]:
+    return [b["title"] for r in replies for b in r.get("buttons", [])]
