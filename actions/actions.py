@@ -29,11 +29,18 @@ POLICY_TOPIC_BY_INTENT = {
     "ask_policy_sixth_cluster": "sixth_cluster",
 }
 # An unknown word this close to a cluster name is taken for a misspelt name, not for chatter.
-UNKNOWN_NAME_MIN_SCORE = 60
+NAME_LIKE_SCORE = 75
+# Names at least this close are offered as "did you mean…?".
+SUGGESTION_MIN_SCORE = 55
 
 
 def language_of(tracker: Tracker) -> str:
     return tracker.get_slot("language") or "en"
+
+
+def intent_of(tracker: Tracker) -> Optional[str]:
+    """The latest message's intent as the NLU classified it (buttons' payloads included)."""
+    return (tracker.latest_message.get("intent") or {}).get("name")
 
 
 def send(dispatcher: CollectingDispatcher, reply: render.Reply) -> None:
@@ -60,8 +67,8 @@ def resolve_cluster(tracker: Tracker) -> Tuple[Optional[str], Optional[str]]:
     current = tracker.get_slot("cluster")
     if unknown:
         closest = STORE.matcher.closest(unknown, limit=1)
-        looks_like_a_name = bool(closest) and closest[0][1] >= UNKNOWN_NAME_MIN_SCORE
-        explicit_question = tracker.get_intent_of_latest_message() == "ask_cluster_info"
+        looks_like_a_name = bool(closest) and closest[0][1] >= NAME_LIKE_SCORE
+        explicit_question = intent_of(tracker) == "ask_cluster_info"
         if looks_like_a_name or explicit_question or not current:
             return None, unknown
     return (current if current and knowledge.cluster(current) else None), None
@@ -77,14 +84,14 @@ class ActionAnswerCluster(Action):
         knowledge, language = STORE.knowledge, language_of(tracker)
         cluster_id, unknown = resolve_cluster(tracker)
         if unknown:
-            closest = [c for c, score in STORE.matcher.closest(unknown) if score >= UNKNOWN_NAME_MIN_SCORE]
+            closest = [c for c, score in STORE.matcher.closest(unknown) if score >= SUGGESTION_MIN_SCORE]
             send(dispatcher, render.unknown_cluster(knowledge, unknown, closest, language))
             return []
         if cluster_id is None:
             send(dispatcher, render.ask_which_cluster(knowledge, language))
             return []
         cluster = knowledge.cluster(cluster_id)
-        attribute = CLUSTER_ATTRIBUTE_BY_INTENT.get(tracker.get_intent_of_latest_message())
+        attribute = CLUSTER_ATTRIBUTE_BY_INTENT.get(intent_of(tracker))
         if attribute is None:
             send(dispatcher, render.cluster_overview(knowledge, cluster, language))
         else:
@@ -178,7 +185,7 @@ class ActionAnswerPolicy(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         knowledge = STORE.knowledge
-        topic = knowledge.topics[POLICY_TOPIC_BY_INTENT[tracker.get_intent_of_latest_message()]]
+        topic = knowledge.topics[POLICY_TOPIC_BY_INTENT[intent_of(tracker)]]
         send(dispatcher, render.topic(knowledge, topic, language_of(tracker)))
         if topic.clusters:
             return [SlotSet("listed_clusters", list(topic.clusters))]

@@ -128,9 +128,10 @@ def cluster_attribute(kb: KnowledgeBase, cluster: Cluster, attribute: str, langu
         return Reply(f"{text}\n\n{page_note(kb, language)}", cluster_buttons(kb, cluster, language)[-1:] + buttons)
     if attribute == "type":
         cluster_type = kb.cluster_type(cluster.type)
-        definition = "\n\n".join(_fact_text(f, language) for f in cluster_type.definition)
         text = say("type_answer", language, name=cluster.name, type=cluster_type.name.get(language))
-        return Reply(f"{text}\n\n{definition}", buttons)
+        parts = [text, cluster_type.definition.get(language), page_note(kb, language)]
+        parts += [_fact_text(note, language) for note in cluster_type.notes]
+        return Reply("\n\n".join(parts), buttons)
     if attribute in ("website", "founded"):
         fact = getattr(cluster, attribute)
         if fact is None:
@@ -206,9 +207,11 @@ def topic(kb: KnowledgeBase, topic: Topic, language: str) -> Reply:
     parts += [_fact_text(p, language) for p in topic.paragraphs]
     if topic.list:
         open_mark = f" ({say('among_others', language)})" if topic.list.open else ""
+        source = fact_note(Fact(topic.list.label, topic.list.source, topic.list.as_of), language)
         heading = say("topic_list_heading", language, label=topic.list.label.get(language), open=open_mark)
+        heading = f"{heading} {source}".rstrip() if source else heading
         parts.append(f"{heading}\n" + _numbered([i.get(language) for i in topic.list.items]))
-    if any(p.from_page for p in topic.paragraphs) or topic.list:
+    if any(p.from_page for p in topic.paragraphs) or (topic.list and topic.list.source is None):
         parts.append(page_note(kb, language))
     buttons = [button(kb.cluster(c).name, "ask_cluster_info", cluster=c) for c in topic.clusters]
     return Reply("\n\n".join(parts), buttons)

@@ -117,6 +117,8 @@ class _Reader:
             label=self.text(raw, "label"),
             items=tuple(self.text_value(item, f"{name}.items[{i}]") for i, item in enumerate(items)),
             open=bool(raw.get("open", False)),
+            source=str(raw["source"]) if raw.get("source") else None,
+            as_of=str(raw["as_of"]) if raw.get("as_of") else None,
         )
 
 
@@ -174,16 +176,15 @@ def _load_policy(path: Path) -> Tuple[Tuple[ClusterType, ...], Dict[str, Topic]]
     for type_id, raw in reader.mapping(reader.field(data, "cluster_types", dict), "cluster_types").items():
         entry = reader.at(f"cluster_types.{type_id}")
         raw = entry.mapping(raw, type_id)
-        definition = entry.field(raw, "definition", list)
+        notes = entry.field(raw, "notes", list, required=False) or []
         types.append(
             ClusterType(
                 id=type_id,
                 name=entry.text(raw, "name"),
                 plural=entry.text(raw, "plural"),
                 aliases=entry.strings(raw, "aliases"),
-                definition=tuple(
-                    entry.fact(p, f"definition[{i}]", "text") for i, p in enumerate(definition)
-                ),
+                definition=entry.text(raw, "definition"),
+                notes=tuple(entry.fact(n, f"notes[{i}]", "text") for i, n in enumerate(notes)),
             )
         )
     topics = {}

@@ -36,6 +36,8 @@ class ItemList:
     label: Text
     items: Tuple[Text, ...]
     open: bool = False
+    source: Optional[str] = None  # None: the source page
+    as_of: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,8 @@ class ClusterType:
     name: Text
     plural: Text
     aliases: Tuple[str, ...]
-    definition: Tuple[Fact, ...]
+    definition: Text  # from the source page
+    notes: Tuple[Fact, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -70,8 +70,8 @@ def entries_from_knowledge(knowledge: KnowledgeBase) -> List[NameEntry]:
         for alias in (sector.name.en, sector.name.fr, *sector.aliases):
             entries.append(NameEntry("sector", sector.id, alias))
     for cluster_type in knowledge.cluster_types:
-        names = (cluster_type.name.en, cluster_type.name.fr, cluster_type.plural.en, cluster_type.plural.fr)
-        for alias in (*names, *cluster_type.aliases):
+        # Aliases only: a type's display name can be a generic word ("clusters" in French).
+        for alias in cluster_type.aliases:
             entries.append(NameEntry("cluster_type", cluster_type.id, alias))
     return entries
 
@@ -136,7 +136,9 @@ class NameMatcher:
         for key, entry in self._exact.items():
             if entry.entity != entity or " " in key:
                 continue
-            score = max(fuzz.ratio(query, key), fuzz.partial_ratio(query, key) * 0.9)
+            score = fuzz.ratio(query, key)
+            if len(query) >= FUZZY_MIN_LENGTH:  # "photon" for "clusterphotonique"
+                score = max(score, fuzz.partial_ratio(query, key) * 0.9)
             if score > best.get(entry.value, 0.0):
                 best[entry.value] = score
         ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))

@@ -67,7 +67,7 @@ def test_duplicate_cluster_name_is_refused(knowledge_copy):
 def test_alias_shared_by_two_clusters_is_refused(knowledge_copy):
     _edit(knowledge_copy / "clusters" / "mecatech.yml", lambda d: d["aliases"].append("Sky Win"))
     error = _error(knowledge_copy)
-    assert "alias 'Sky Win' already names cluster" in error.problem
+    assert "already names cluster" in error.problem and {error.entry, error.problem.split("'")[-2]} == {"skywin", "mecatech"}
 
 
 def test_id_must_match_file_name(knowledge_copy):

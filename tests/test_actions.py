@@ -1,0 +1,174 @@
+"""Every custom action, run with a real CollectingDispatcher and Tracker."""
+
+import pytest
+from rasa_sdk.events import SlotSet
+
+from actions.actions import (
+    POLICY_TOPIC_BY_INTENT,
+    ActionAnswerCluster,
+    ActionAnswerPolicy,
+    ActionCompareClusters,
+    ActionDescribeListItem,
+    ActionListClusters,
+    ActionListSectors,
+)
+from tests.actions_support import entities_from, payloads, run, text_of, tracker_for
+
+
+def ask(matcher, action, text, intent, **slots):
+    entities = entities_from(matcher, text)
+    return run(action, tracker_for(text, intent, slots=slots, entities=entities))
+
+
+def test_what_is_a_cluster(knowledge, matcher):
+    messages, events = ask(matcher, ActionAnswerCluster(), "What is Skywin?", "ask_cluster_info")
+    text = text_of(messages)
+    skywin = knowledge.cluster("skywin")
+    assert skywin.description.en in text
+    assert "competitiveness cluster" in text and "Mobility and Transport" in text
+    assert "circa 2010–2013" in text  # says the page describes its time
+    assert "https://www.skywin.be" in text
+    assert events == [SlotSet("cluster", "skywin")]
+    assert '/ask_cluster_strategy{"cluster": "skywin"}' in payloads(messages)
+
+
+def test_follow_up_uses_the_cluster_talked_about(knowledge, matcher):
+    messages, events = ask(matcher, ActionAnswerCluster(), "what are its themes?", "ask_cluster_strategy", cluster="biowin")
+    text = text_of(messages)
+    for theme in knowledge.cluster("biowin").strategy.items:
+        assert theme.en in text
+    assert events == [SlotSet("cluster", "biowin")]
+
+
+def test_a_name_in_the_message_wins_over_the_slot(matcher):
+    _, events = ask(matcher, ActionAnswerCluster(), "and what about mecatec?", "ask_cluster_info", cluster="biowin")
+    assert events == [SlotSet("cluster", "mecatech")]
+
+
+@pytest.mark.parametrize("attribute_intent", ["ask_cluster_website", "ask_cluster_founded"])
+def test_unknown_fact_is_said_to_be_unknown_with_the_portal(knowledge, matcher, attribute_intent):
+    messages, _ = ask(matcher, ActionAnswerCluster(), "Val+?", attribute_intent)
+    text = text_of(messages)
+    assert "not known" in text and knowledge.sources.portal in text
+
+
+def test_disputed_fact_is_shown_as_disputed(knowledge, matcher):
+    disputed = [c for c in knowledge.clusters if c.founded and c.founded.disputed]
+    assert disputed, "the knowledge base has disputed founding dates (MecaTech, BioWin)"
+    messages, _ = ask(matcher, ActionAnswerCluster(), f"when was {disputed[0].name} founded", "ask_cluster_founded")
+    assert "sources disagree" in text_of(messages)
+
+
+def test_members_and_open_lists(knowledge, matcher):
+    messages, _ = ask(matcher, ActionAnswerCluster(), "who are val+ members", "ask_cluster_members")
+    text = text_of(messages)
+    val = knowledge.cluster("val-plus")
+    for item in val.members.items + val.scope.items:
+        assert item.en in text
+    assert "among others" in text  # the page leaves the waste kinds open
+
+
+def test_sector_and_type_of_a_cluster(matcher):
+    messages, _ = ask(matcher, ActionAnswerCluster(), "which sector is greenwin in", "ask_cluster_sector")
+    assert "Environment and Sustainable Development" in text_of(messages)
+    assert "TWEED" in text_of(messages)
+    messages, _ = ask(matcher, ActionAnswerCluster(), "is twist a pole?", "ask_cluster_type")
+    assert "TWIST is a business cluster" in text_of(messages)
+
+
+def test_unknown_cluster_name_gets_the_closest_names(matcher):
+    entities = [{"entity": "unknown_name", "value": "Skywind", "start": 8, "end": 15}]
+    from tests.actions_support import tracker_for as make
+
+    messages, events = run(ActionAnswerCluster(), make("what is Skywind", "ask_cluster_info", entities=entities))
+    assert "I don't know a cluster called “Skywind”" in text_of(messages)
+    assert payloads(messages)[0] == '/ask_cluster_info{"cluster": "skywin"}'
+    assert events == []
+
+
+def test_chatter_word_does_not_hide_the_follow_up():
+    entities = [{"entity": "unknown_name", "value": "mate", "start": 24, "end": 28}]
+    from tests.actions_support import tracker_for as make
+
+    _, events = run(ActionAnswerCluster(), make("what are its themes mate", "ask_cluster_strategy", {"cluster": "biowin"}, entities))
+    assert events == [SlotSet("cluster", "biowin")]
+
+
+def test_no_cluster_at_all_asks_which(knowledge):
+    from tests.actions_support import tracker_for as make
+
+    messages, events = run(ActionAnswerCluster(), make("what are its themes?", "ask_cluster_strategy"))
+    assert "Which cluster" in text_of(messages)
+    assert len(payloads(messages)) == len(knowledge.clusters)
+    assert events == []
+
+
+def test_list_all_clusters_by_sector(knowledge, matcher):
+    messages, events = ask(matcher, ActionListClusters(), "list all clusters", "list_clusters")
+    text = text_of(messages)
+    assert all(c.name in text for c in knowledge.clusters) and all(s.name.en in text for s in knowledge.sectors)
+    assert events == [SlotSet("listed_clusters", [c.id for c in knowledge.clusters])]
+
+
+def test_list_by_sector_and_by_type(knowledge, matcher):
+    _, events = ask(matcher, ActionListClusters(), "clusters of the health sector", "list_clusters")
+    assert events == [SlotSet("listed_clusters", ["biowin", "wagralim"])]
+    messages, events = ask(matcher, ActionListClusters(), "only the competitiveness clusters", "list_clusters")
+    poles = [c.id for c in knowledge.clusters if c.type == "competitiveness"]
+    assert len(poles) == 6 and events == [SlotSet("listed_clusters", poles)]
+    _, events = ask(matcher, ActionListClusters(), "business clusters in transport", "list_clusters")
+    assert events == []  # none: the sector holds two competitiveness clusters
+
+
+def test_list_sectors(knowledge, matcher):
+    messages, _ = ask(matcher, ActionListSectors(), "what are the key sectors", "list_sectors")
+    assert all(s.name.en in text_of(messages) for s in knowledge.sectors)
+
+
+@pytest.mark.parametrize("text, expected", [("the second one", "wagralim"), ("tell me about the first", "biowin"), ("the last one", "wagralim"), ("number 2", "wagralim")])
+def test_an_item_of_the_last_list(matcher, text, expected):
+    _, events = ask(matcher, ActionDescribeListItem(), text, "ask_list_item", listed_clusters=["biowin", "wagralim"])
+    assert events == [SlotSet("cluster", expected)]
+
+
+def test_an_item_out_of_range_or_without_list(matcher):
+    messages, events = ask(matcher, ActionDescribeListItem(), "the fifth one", "ask_list_item", listed_clusters=["biowin", "wagralim"])
+    assert "from 1 to 2" in text_of(messages) and events == []
+    messages, events = ask(matcher, ActionDescribeListItem(), "the second one", "ask_list_item")
+    assert "Which list" in text_of(messages) and events == []
+
+
+def test_compare_two_clusters(knowledge, matcher):
+    messages, events = ask(matcher, ActionCompareClusters(), "compare Skywin and MecaTech", "compare_clusters")
+    text = text_of(messages)
+    assert "Both are competitiveness clusters" in text
+    assert "Mobility and Transport" in text and "Transversal Technologies" in text
+    assert knowledge.cluster("mecatech").strategy.items[0].en in text
+    assert events == [SlotSet("cluster", "mecatech")]
+
+
+def test_compare_with_the_cluster_talked_about(matcher):
+    _, events = ask(matcher, ActionCompareClusters(), "compare it with TWIST", "compare_clusters", cluster="biowin")
+    assert events == [SlotSet("cluster", "twist")]
+    messages, _ = ask(matcher, ActionCompareClusters(), "compare them", "compare_clusters")
+    assert "Which two clusters" in text_of(messages)
+
+
+@pytest.mark.parametrize("intent", sorted(POLICY_TOPIC_BY_INTENT))
+def test_every_policy_intent_has_its_topic(knowledge, matcher, intent):
+    messages, _ = ask(matcher, ActionAnswerPolicy(), "policy question", intent)
+    topic = knowledge.topics[POLICY_TOPIC_BY_INTENT[intent]]
+    assert topic.title.en in text_of(messages)
+    assert topic.paragraphs[0].text.en in text_of(messages)
+
+
+def test_the_sixth_cluster_is_greenwin(matcher):
+    messages, events = ask(matcher, ActionAnswerPolicy(), "which was the sixth", "ask_policy_sixth_cluster")
+    assert "GreenWin" in text_of(messages) and "environmental technologies" in text_of(messages)
+    assert events == [SlotSet("listed_clusters", ["greenwin"])]
+
+
+def test_answers_follow_the_language_slot(knowledge, matcher):
+    messages, _ = ask(matcher, ActionAnswerCluster(), "c'est quoi skywin", "ask_cluster_info", language="fr")
+    assert knowledge.cluster("skywin").description.fr in text_of(messages)
+    assert "pôle de compétitivité" in text_of(messages)
