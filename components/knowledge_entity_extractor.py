@@ -23,6 +23,36 @@ UNKNOWN_NAME = "unknown_name"
 _MODEL_FILE = "names.json"
 
 
+def name_entries(training_data: TrainingData) -> List[NameEntry]:
+    """The names of the generated lookup tables, each mapped by its synonym to a canonical id."""
+    synonyms = {alias.casefold(): value for alias, value in training_data.entity_synonyms.items()}
+    return [
+        NameEntry(table["name"], synonyms.get(alias.casefold(), alias), alias)
+        for table in training_data.lookup_tables
+        if table["name"] in NAME_ENTITIES
+        for alias in table["elements"]
+    ]
+
+
+def save_entries(
+    model_storage: ModelStorage, resource: Resource, entries: List[NameEntry], vocabulary: Set[str] = frozenset()
+) -> None:
+    with model_storage.write_to(resource) as directory:
+        data = {"entries": [[e.entity, e.value, e.alias] for e in entries], "vocabulary": sorted(vocabulary)}
+        (directory / _MODEL_FILE).write_text(json.dumps(data), encoding="utf-8")
+
+
+def load_entries(model_storage: ModelStorage, resource: Resource, with_vocabulary: bool = False) -> Any:
+    """The saved entries (and vocabulary); none when the component was never trained."""
+    try:
+        with model_storage.read_from(resource) as directory:
+            data = json.loads((directory / _MODEL_FILE).read_text(encoding="utf-8"))
+    except ValueError:  # not trained (e.g. `rasa train core` alone)
+        data = {"entries": [], "vocabulary": []}
+    entries = [NameEntry(*row) for row in data["entries"]]
+    return (entries, set(data["vocabulary"])) if with_vocabulary else entries
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
 class KnowledgeEntityExtractor(GraphComponent, EntityExtractorMixin):
     @staticmethod
@@ -56,13 +86,7 @@ class KnowledgeEntityExtractor(GraphComponent, EntityExtractorMixin):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        synonyms = {alias.casefold(): value for alias, value in training_data.entity_synonyms.items()}
-        self._entries = [
-            NameEntry(table["name"], synonyms.get(alias.casefold(), alias), alias)
-            for table in training_data.lookup_tables
-            if table["name"] in NAME_ENTITIES
-            for alias in table["elements"]
-        ]
+        self._entries = name_entries(training_data)
         # Every word of the training examples outside entity spans: a word outside this
         # vocabulary, in a message that names no cluster, may be a name the assistant lacks.
         self._vocabulary = set()
@@ -72,16 +96,7 @@ class KnowledgeEntityExtractor(GraphComponent, EntityExtractorMixin):
             self._vocabulary.update(
                 t.norm for t in tokenize(text) if not any(s <= t.start < e for s, e in spans)
             )
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / _MODEL_FILE).write_text(
-                json.dumps(
-                    {
-                        "entries": [[e.entity, e.value, e.alias] for e in self._entries],
-                        "vocabulary": sorted(self._vocabulary),
-                    }
-                ),
-                encoding="utf-8",
-            )
+        save_entries(self._model_storage, self._resource, self._entries, self._vocabulary)
         self._matcher = NameMatcher(self._entries)
         return self._resource
 
@@ -94,13 +109,8 @@ class KnowledgeEntityExtractor(GraphComponent, EntityExtractorMixin):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "KnowledgeEntityExtractor":
-        try:
-            with model_storage.read_from(resource) as directory:
-                data = json.loads((directory / _MODEL_FILE).read_text(encoding="utf-8"))
-        except ValueError:  # not trained yet (e.g. `rasa train core` alone)
-            return cls(config, model_storage, resource)
-        entries = [NameEntry(*row) for row in data["entries"]]
-        return cls(config, model_storage, resource, entries, set(data["vocabulary"]))
+        entries, vocabulary = load_entries(model_storage, resource, with_vocabulary=True)
+        return cls(config, model_storage, resource, entries, vocabulary)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

@@ -24,11 +24,11 @@ def render(knowledge_dir: Path = ROOT / "knowledge") -> str:
     entries = entries_from_knowledge(load_knowledge(knowledge_dir))
     blocks = []
     for entity in ("cluster", "sector", "cluster_type"):
-        aliases = sorted({e.alias for e in entries if e.entity == entity}, key=str.casefold)
+        aliases = sorted({e.alias for e in entries if e.entity == entity}, key=lambda a: (a.casefold(), a))
         blocks.append(_block("lookup", entity, aliases))
-    values = sorted({e.value for e in entries}, key=str.casefold)
+    values = sorted({e.value for e in entries}, key=lambda a: (a.casefold(), a))
     for value in values:
-        aliases = sorted({e.alias for e in entries if e.value == value}, key=str.casefold)
+        aliases = sorted({e.alias for e in entries if e.value == value}, key=lambda a: (a.casefold(), a))
         blocks.append(_block("synonym", value, aliases))
     return HEADER + 'version: "3.1"\nnlu:\n' + "".join(blocks)
 
@@ -36,18 +36,20 @@ def render(knowledge_dir: Path = ROOT / "knowledge") -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail if the generated file is stale")
+    parser.add_argument("--knowledge-dir", type=Path, default=ROOT / "knowledge")
+    parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args()
-    content = render()
+    content = render(args.knowledge_dir)
+    current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
     if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
         if current != content:
-            print(f"{OUTPUT.relative_to(ROOT)} is stale: run `python scripts/generate_nlu_names.py`")
+            print(f"{args.output} is stale: run `python scripts/generate_nlu_names.py`")
             return 1
         return 0
-    if not OUTPUT.exists() or OUTPUT.read_text(encoding="utf-8") != content:
-        OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-        OUTPUT.write_text(content, encoding="utf-8")
-        print(f"wrote {OUTPUT.relative_to(ROOT)}")
+    if current != content:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(content, encoding="utf-8")
+        print(f"wrote {args.output}")
     return 0
 
 

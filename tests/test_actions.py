@@ -77,27 +77,28 @@ def test_sector_and_type_of_a_cluster(matcher):
 
 
 def test_unknown_cluster_name_gets_the_closest_names(matcher):
-    entities = [{"entity": "unknown_name", "value": "Skywind", "start": 8, "end": 15}]
-    from tests.actions_support import tracker_for as make
-
-    messages, events = run(ActionAnswerCluster(), make("what is Skywind", "ask_cluster_info", entities=entities))
-    assert "I don't know a cluster called “Skywind”" in text_of(messages)
+    entities = [{"entity": "unknown_name", "value": "Aerowin", "start": 8, "end": 15}]
+    messages, events = run(ActionAnswerCluster(), tracker_for("what is Aerowin", "ask_cluster_info", {"cluster": "twist"}, entities))
+    assert "I don't know a cluster called “Aerowin”" in text_of(messages)
     assert payloads(messages)[0] == '/ask_cluster_info{"cluster": "skywin"}'
     assert events == []
 
 
+def test_unknown_name_far_from_every_cluster_lists_them_all(knowledge):
+    entities = [{"entity": "unknown_name", "value": "Zorglub", "start": 8, "end": 15}]
+    messages, _ = run(ActionAnswerCluster(), tracker_for("what is Zorglub", "ask_cluster_info", entities=entities))
+    assert "I don't know a cluster called “Zorglub”" in text_of(messages)
+    assert len(payloads(messages)) == len(knowledge.clusters)
+
+
 def test_chatter_word_does_not_hide_the_follow_up():
     entities = [{"entity": "unknown_name", "value": "mate", "start": 24, "end": 28}]
-    from tests.actions_support import tracker_for as make
-
-    _, events = run(ActionAnswerCluster(), make("what are its themes mate", "ask_cluster_strategy", {"cluster": "biowin"}, entities))
+    _, events = run(ActionAnswerCluster(), tracker_for("what are its themes mate", "ask_cluster_strategy", {"cluster": "biowin"}, entities))
     assert events == [SlotSet("cluster", "biowin")]
 
 
 def test_no_cluster_at_all_asks_which(knowledge):
-    from tests.actions_support import tracker_for as make
-
-    messages, events = run(ActionAnswerCluster(), make("what are its themes?", "ask_cluster_strategy"))
+    messages, events = run(ActionAnswerCluster(), tracker_for("what are its themes?", "ask_cluster_strategy"))
     assert "Which cluster" in text_of(messages)
     assert len(payloads(messages)) == len(knowledge.clusters)
     assert events == []
