@@ -8,6 +8,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
+from actions.common import intent_of, language_of, latest_entities, send
 from actions.knowledge import STORE
 from actions.ordinals import LAST, parse_ordinal
 
@@ -27,33 +28,17 @@ POLICY_TOPIC_BY_INTENT = {
     "ask_policy_aim": "aim",
     "ask_policy_difference": "cluster_types_difference",
     "ask_policy_sixth_cluster": "sixth_cluster",
+    "ask_join": "joining",
+    "ask_fee": "fees",
+    "ask_eligibility": "eligibility",
+    "ask_submit_project": "projects",
 }
+# Answers about joining end with where to get in touch: the cluster's website, else the portal.
+JOINING_TOPICS = {"joining", "fees", "eligibility", "projects"}
 # An unknown word this close to a cluster name is taken for a misspelt name, not for chatter.
 NAME_LIKE_SCORE = 75
 # Names at least this close are offered as "did you mean…?".
 SUGGESTION_MIN_SCORE = 55
-
-
-def language_of(tracker: Tracker) -> str:
-    return tracker.get_slot("language") or "en"
-
-
-def intent_of(tracker: Tracker) -> Optional[str]:
-    """The latest message's intent as the NLU classified it (buttons' payloads included)."""
-    return (tracker.latest_message.get("intent") or {}).get("name")
-
-
-def send(dispatcher: CollectingDispatcher, reply: render.Reply) -> None:
-    dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
-
-
-def latest_entities(tracker: Tracker, entity: str) -> List[str]:
-    """The values of `entity` in the latest message, in order, without repeats."""
-    values: List[str] = []
-    for found in tracker.latest_message.get("entities", []):
-        if found.get("entity") == entity and found.get("value") not in values:
-            values.append(found.get("value"))
-    return values
 
 
 def resolve_cluster(tracker: Tracker) -> Tuple[Optional[str], Optional[str]]:
@@ -178,15 +163,20 @@ class ActionCompareClusters(Action):
 
 
 class ActionAnswerPolicy(Action):
-    """The policy topics: clustering, history, Marshall Plan, fields, aim, types, the sixth."""
+    """The policy topics (clustering, history, Marshall Plan, fields, aim, types, the sixth) and
+    how to join (membership, fees, eligibility, projects)."""
 
     def name(self) -> Text:
         return "action_answer_policy"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        knowledge = STORE.knowledge
+        knowledge, language = STORE.knowledge, language_of(tracker)
         topic = knowledge.topics[POLICY_TOPIC_BY_INTENT[intent_of(tracker)]]
-        send(dispatcher, render.topic(knowledge, topic, language_of(tracker)))
+        reply = render.topic(knowledge, topic, language)
+        if topic.id in JOINING_TOPICS:
+            cluster_id, _ = resolve_cluster(tracker)
+            reply = render.joining(knowledge, reply, knowledge.cluster(cluster_id) if cluster_id else None, language)
+        send(dispatcher, reply)
         if topic.clusters:
             return [SlotSet("listed_clusters", list(topic.clusters))]
         return []

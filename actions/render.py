@@ -227,3 +227,72 @@ def unknown_cluster(kb: KnowledgeBase, name: str, closest: Sequence[str], langua
 
 def ask_which_cluster(kb: KnowledgeBase, language: str) -> Reply:
     return Reply(say("ask_which_cluster", language), [button(c.name, "ask_cluster_info", cluster=c.id) for c in kb.clusters])
+
+
+def _choice_buttons(kind: str, intent: str, entity: str, language: str) -> List[Dict[str, str]]:
+    buttons = [button(title, intent, **{entity: value}) for value, title in _MESSAGES[kind][language].items()]
+    return buttons + [button(say("button_skip", language), "skip_question")]
+
+
+def ask_activity(again: bool, language: str) -> Reply:
+    return Reply(say("ask_activity_again" if again else "ask_activity", language))
+
+
+def ask_organisation_type(language: str) -> Reply:
+    return Reply(say("ask_organisation_type", language), _choice_buttons("organisation_types", "inform_organisation_type", "organisation_type", language))
+
+
+def ask_goal(language: str) -> Reply:
+    return Reply(say("ask_goal", language), _choice_buttons("goals", "inform_goal", "goal", language))
+
+
+def _reason(kb: KnowledgeBase, cluster: Cluster, reason: Any, goal: Optional[str], language: str) -> str:
+    item = reason.item.get(language)
+    if reason.kind == "keyword":
+        return say("reason_keyword", language, item=item)
+    if reason.kind == "member_type":
+        return say("reason_member_type", language, item=item)
+    if reason.kind == "goal":
+        goal_title = _MESSAGES["goals"][language].get(goal or "", goal or "")
+        return say("reason_goal", language, goal=goal_title, type=type_name(kb, cluster.type, language))
+    if reason.field == "description":
+        terms = ", ".join(say("quoted", language, text=t) for t in reason.terms)
+        return say("reason_description", language, terms=terms)
+    lists = {"strategy": cluster.strategy, "members": cluster.members, "scope": cluster.scope}
+    label = lists[reason.field].label.get(language) if lists.get(reason.field) else reason.field
+    return say("reason_page", language, label=label, item=item)
+
+
+def recommendation(kb: KnowledgeBase, matches: Sequence[Any], goal: Optional[str], language: str) -> Reply:
+    """The ranked clusters, each with its type, sector, reasons and how to get in touch."""
+    if not matches:
+        return Reply(say("recommendation_none", language),
+                     [button(s.name.get(language), "list_clusters", sector=s.id) for s in kb.sectors])
+    parts = [say("recommendation_heading", language)]
+    buttons = []
+    for rank, match in enumerate(matches, 1):
+        cluster = kb.cluster(match.cluster_id)
+        lines = [say("recommendation_item", language, rank=rank, name=cluster.name,
+                     type=type_name(kb, cluster.type, language), sector=sector_name(kb, cluster.sector, language))]
+        reasons = [_reason(kb, cluster, r, goal, language) for r in match.reasons[:3]]
+        if reasons:
+            lines.append(say("recommendation_why", language, reasons="; ".join(reasons)))
+        if cluster.website:
+            lines.append(say("recommendation_contact_website", language, url=cluster.website.text.get(language)))
+        else:
+            lines.append(say("recommendation_contact_portal", language, portal=kb.sources.portal))
+        parts.append("\n".join(lines))
+        buttons.append(button(say("button_details", language, name=cluster.name), "ask_cluster_info", cluster=cluster.id))
+    top = kb.cluster(matches[0].cluster_id)
+    buttons.append(button(say("button_how_to_join", language, name=top.name), "ask_join", cluster=top.id))
+    parts.append(say("recommendation_footer", language))
+    return Reply("\n\n".join(parts), buttons)
+
+
+def joining(kb: KnowledgeBase, topic_reply: Reply, cluster: Optional[Cluster], language: str) -> Reply:
+    """A joining topic, with where to get in touch: the cluster's website, else the portal."""
+    if cluster is not None and cluster.website:
+        contact = say("contact_cluster_website", language, name=cluster.name, url=cluster.website.text.get(language))
+    else:
+        contact = say("contact_portal", language, portal=kb.sources.portal)
+    return Reply(f"{topic_reply.text}\n\n{contact}", topic_reply.buttons)

@@ -1,5 +1,5 @@
 """Extracts `cluster`, `sector` and `cluster_type` entities with the knowledge base's name
-matcher, and flags the words that look like a name nobody knows (`unknown_name`).
+matcher (and the guided dialogue's `organisation_type` and `goal` the same way), and flags the words that look like a name nobody knows (`unknown_name`).
 
 The names come from the lookup tables and synonyms that `scripts/generate_nlu_names.py` writes
 from `knowledge/` into the training data, so Rasa retrains when a name changes."""
@@ -18,7 +18,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from kb.names import NameEntry, NameMatcher, tokenize
 
-NAME_ENTITIES = ("cluster", "sector", "cluster_type")
+# Entities found by name: the knowledge's names (generated lookup tables) and the guided
+# dialogue's answer words (data/nlu/form_vocabulary.yml).
+NAME_ENTITIES = ("cluster", "sector", "cluster_type", "organisation_type", "goal")
 UNKNOWN_NAME = "unknown_name"
 _MODEL_FILE = "names.json"
 

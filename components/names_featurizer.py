@@ -1,5 +1,5 @@
-"""Gives the intent classifier the fact that a message names a cluster, two clusters, a sector
-or a cluster type, so that "bio win?" is a question about BioWin even though the classifier has
+"""Gives the intent classifier the fact that a message names a cluster, two clusters, a sector,
+a cluster type or a guided-dialogue answer, so that "bio win?" is a question about BioWin even though the classifier has
 never seen those words. Names come from the same generated lookup tables as the extractor."""
 
 from typing import Any, Dict, List, Text
@@ -16,11 +16,11 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.knowledge_entity_extractor import load_entries, name_entries, save_entries
+from components.knowledge_entity_extractor import NAME_ENTITIES, load_entries, name_entries, save_entries
 from kb.names import NameMatcher
 
-# One column per fact: names a cluster, names two or more, names a sector, names a cluster type.
-_COLUMNS = 4
+# One column per entity named in the message, and one for "names two clusters or more".
+_COLUMNS = len(NAME_ENTITIES) + 1
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
@@ -67,16 +67,14 @@ class NamePresenceFeaturizer(SparseFeaturizer, GraphComponent):
                 continue
             matches = self._matcher.find(message.get(TEXT) or "")
             sequence = np.zeros((len(tokens), _COLUMNS))
+            sentence = np.zeros((1, _COLUMNS))
             for match in matches:
-                column = {"cluster": 0, "sector": 2, "cluster_type": 3}[match.entity]
+                column = NAME_ENTITIES.index(match.entity)
+                sentence[0, column] = 1
                 for row, token in enumerate(tokens):
                     if match.start <= token.start < match.end:
                         sequence[row, column] = 1
-            clusters = {m.value for m in matches if m.entity == "cluster"}
-            sentence = np.array([[
-                bool(clusters), len(clusters) >= 2,
-                any(m.entity == "sector" for m in matches), any(m.entity == "cluster_type" for m in matches),
-            ]], dtype=float)
+            sentence[0, -1] = len({m.value for m in matches if m.entity == "cluster"}) >= 2
             self.add_features_to_message(
                 scipy.sparse.coo_matrix(sequence), scipy.sparse.coo_matrix(sentence), TEXT, message
             )

@@ -18,6 +18,9 @@ _ELIDED = re.compile(r"^(?:l|d|j|m|n|s|t|c|qu)['’]", re.IGNORECASE)
 MAX_ALIAS_TOKENS = 6
 FUZZY_MIN_LENGTH = 5  # shorter words are too often other words one letter away
 FUZZY_MIN_SCORE = 86
+FUZZY_MAX_TOKENS = 2
+FUZZY_MIN_WORD_SCORE = 70
+GENERIC_WORD_OWNERS = 3
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,13 @@ class NameMatcher:
             if len(joined) >= FUZZY_MIN_LENGTH:
                 self._fuzzy_keys.setdefault(joined, entry)
         self._fuzzy_choices = list(self._fuzzy_keys)
+        # Words shared by the names of several things ("cluster", "pole", "de") carry no name:
+        # a misspelt name is looked for only in windows free of them ("this cluster" is no name).
+        owners: Dict[str, set] = {}
+        for key, entry in self._exact.items():
+            for word in key.split():
+                owners.setdefault(word, set()).add(entry.value)
+        self._generic_words = {word for word, values in owners.items() if len(values) >= GENERIC_WORD_OWNERS}
 
     def find(self, text: str) -> List[NameMatch]:
         """Non-overlapping matches, longest and exact first, in text order."""
@@ -119,13 +129,21 @@ class NameMatcher:
         if exact:
             entry = self._exact.get(spaced) or self._exact.get(joined)
             return (entry, 100.0) if entry else None
-        if len(window) > 3 or len(joined) < FUZZY_MIN_LENGTH:
+        if len(window) > FUZZY_MAX_TOKENS or len(joined) < FUZZY_MIN_LENGTH:
+            return None
+        if any(t.norm in self._generic_words for t in window):
             return None
         best = process.extractOne(joined, self._fuzzy_choices, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE)
         # Misspellings rarely touch the first letter; requiring it keeps "wealth" from "health".
         if best is None or best[0][0] != joined[0]:
             return None
-        return self._fuzzy_keys[best[0]], float(best[1])
+        entry = self._fuzzy_keys[best[0]]
+        # Word for word when the counts agree: "pour aéronautique" is not "pôle aéronautique".
+        alias_words = normalize(entry.alias).split()
+        if len(window) > 1 and len(alias_words) == len(window):
+            if any(fuzz.ratio(t.norm, w) < FUZZY_MIN_WORD_SCORE for t, w in zip(window, alias_words)):
+                return None
+        return entry, float(best[1])
 
     def closest(self, text: str, entity: str = "cluster", limit: int = 3) -> List[Tuple[str, float]]:
         """The ids of the `entity` names closest to `text` (for "did you mean…?"), best first."""

@@ -1,4 +1,4 @@
-"""Keeps the knowledge in service: loaded once, reloaded when a file of `knowledge/` changes,
+"""Keeps the knowledge (and the indexes built from it) in service: loaded once, reloaded when a file of `knowledge/` changes,
 and, when an edit breaks it, the last good version stays in service (the error is logged)."""
 
 import logging
@@ -10,6 +10,7 @@ from typing import Optional, Tuple, Union
 from kb.loader import DEFAULT_KNOWLEDGE_DIR, KnowledgeError, load_knowledge
 from kb.model import KnowledgeBase
 from kb.names import NameMatcher, entries_from_knowledge
+from kb.recommend import ClusterRanker
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class KnowledgeStore:
         self._signature = knowledge_signature(self.directory)
         self._knowledge = load_knowledge(self.directory)
         self._matcher = NameMatcher(entries_from_knowledge(self._knowledge))
+        self._ranker = ClusterRanker(self._knowledge)
         self._checked_at = time.monotonic()
         self.last_error: Optional[KnowledgeError] = None
 
@@ -42,6 +44,11 @@ class KnowledgeStore:
     def matcher(self) -> NameMatcher:
         self._reload_if_changed()
         return self._matcher
+
+    @property
+    def ranker(self) -> ClusterRanker:
+        self._reload_if_changed()
+        return self._ranker
 
     def _reload_if_changed(self) -> None:
         now = time.monotonic()
@@ -59,7 +66,7 @@ class KnowledgeStore:
                 self.last_error = error
                 logger.error("Knowledge edit refused, the last good version stays in service: %s", error)
                 return
-            self._knowledge = knowledge
-            self._matcher = NameMatcher(entries_from_knowledge(knowledge))
+            matcher, ranker = NameMatcher(entries_from_knowledge(knowledge)), ClusterRanker(knowledge)
+            self._knowledge, self._matcher, self._ranker = knowledge, matcher, ranker
             self.last_error = None
             logger.info("Knowledge reloaded from %s", self.directory)

@@ -1,0 +1,134 @@
+"""The guided recommendation: a form that asks what the organisation does, what kind it is and
+what it looks for, then ranks the clusters (kb/recommend.py) and says why."""
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import render
+from actions.actions import CLUSTER_ATTRIBUTE_BY_INTENT, POLICY_TOPIC_BY_INTENT
+from actions.common import intent_of, language_of, send
+from actions.knowledge import STORE
+
+SKIPPED = "skipped"
+FORM_SLOTS = ("activity", "organisation_type", "goal", "quick_recommendation", "activity_vague")
+# Intents that ask for the activity to be described, and so may carry the description itself.
+ACTIVITY_REQUESTS = {"recommend_cluster", "describe_activity"}
+# A message with one of these intents is never taken for the free-text activity answer.
+NOT_AN_ACTIVITY = {
+    *CLUSTER_ATTRIBUTE_BY_INTENT, *POLICY_TOPIC_BY_INTENT, "ask_cluster_info", "compare_clusters", "list_clusters",
+    "list_sectors", "ask_list_item", "greet", "goodbye", "thank", "help", "start_over", "stop_form",
+    "skip_question", "inform_organisation_type", "inform_goal",
+}
+
+
+class ValidateRecommendationForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_recommendation_form"
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
+        # A request that already described the activity is answered at once.
+        return ["activity"] if tracker.get_slot("quick_recommendation") else domain_slots
+
+    async def extract_activity(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        intent, text = intent_of(tracker), (tracker.latest_message.get("text") or "").strip()
+        requested = tracker.get_slot("requested_slot")
+        if requested is None and intent in ACTIVITY_REQUESTS:  # the message that opened the form
+            if text.startswith("/") or STORE.ranker.rank(text).vague:
+                return {}
+            return {"activity": text, "quick_recommendation": True}
+        if intent == "describe_activity" and not text.startswith("/"):  # also a correction later on
+            return {"activity": text}
+        if requested != "activity":
+            return {}
+        if intent == "skip_question":
+            return {"activity": SKIPPED}
+        if intent in NOT_AN_ACTIVITY or text.startswith("/"):
+            return {}
+        return {"activity": text}
+
+    def validate_activity(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if not value:  # cleared by action_reset_recommendation: nothing to check
+            return {}
+        if value == SKIPPED:
+            return {"activity": SKIPPED, "activity_vague": False}
+        if STORE.ranker.rank(str(value)).vague:
+            return {"activity": None, "activity_vague": True}
+        return {"activity": value, "activity_vague": False}
+
+    async def extract_organisation_type(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return self._skip_if_asked("organisation_type", tracker)
+
+    async def extract_goal(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        return self._skip_if_asked("goal", tracker)
+
+    @staticmethod
+    def _skip_if_asked(slot: str, tracker: Tracker) -> Dict[Text, Any]:
+        asked = tracker.get_slot("requested_slot") == slot
+        return {slot: SKIPPED} if asked and intent_of(tracker) == "skip_question" else {}
+
+
+class ActionAskActivity(Action):
+    def name(self) -> Text:
+        return "action_ask_activity"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        send(dispatcher, render.ask_activity(bool(tracker.get_slot("activity_vague")), language_of(tracker)))
+        return []
+
+
+class ActionAskOrganisationType(Action):
+    def name(self) -> Text:
+        return "action_ask_organisation_type"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        send(dispatcher, render.ask_organisation_type(language_of(tracker)))
+        return []
+
+
+class ActionAskGoal(Action):
+    def name(self) -> Text:
+        return "action_ask_goal"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        send(dispatcher, render.ask_goal(language_of(tracker)))
+        return []
+
+
+class ActionResetRecommendation(Action):
+    """Clears the form's answers, so that a new request starts afresh."""
+
+    def name(self) -> Text:
+        return "action_reset_recommendation"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        return [SlotSet(slot, None) for slot in FORM_SLOTS]
+
+
+def _answer(tracker: Tracker, slot: str) -> Optional[str]:
+    value = tracker.get_slot(slot)
+    return None if value in (None, SKIPPED) else value
+
+
+class ActionRecommendClusters(Action):
+    def name(self) -> Text:
+        return "action_recommend_clusters"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        knowledge, language = STORE.knowledge, language_of(tracker)
+        goal = _answer(tracker, "goal")
+        result = STORE.ranker.rank(_answer(tracker, "activity") or "", _answer(tracker, "organisation_type"), goal)
+        send(dispatcher, render.recommendation(knowledge, result.matches, goal, language))
+        ranked = [m.cluster_id for m in result.matches]
+        return [SlotSet("listed_clusters", ranked), SlotSet("cluster", ranked[0])] if ranked else []
