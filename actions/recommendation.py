@@ -84,8 +84,9 @@ class ActionAskActivity(Action):
         return "action_ask_activity"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        send(dispatcher, render.ask_activity(bool(tracker.get_slot("activity_vague")), language_of(tracker)))
-        return []
+        vague = bool(tracker.get_slot("activity_vague"))
+        send(dispatcher, render.ask_activity(vague, language_of(tracker)))
+        return [SlotSet("activity_vague", False)] if vague else []  # the follow-up is said once
 
 
 class ActionAskOrganisationType(Action):

@@ -21,6 +21,9 @@ from kb.names import NameEntry, NameMatcher, tokenize
 # Entities found by name: the knowledge's names (generated lookup tables) and the guided
 # dialogue's answer words (data/nlu/form_vocabulary.yml).
 NAME_ENTITIES = ("cluster", "sector", "cluster_type", "organisation_type", "goal")
+# The knowledge's names. Only their misspellings are matched: the answer words are common words
+# ("industriel" is not "industrie").
+KNOWLEDGE_ENTITIES = ("cluster", "sector", "cluster_type")
 UNKNOWN_NAME = "unknown_name"
 _MODEL_FILE = "names.json"
 
@@ -75,7 +78,7 @@ class KnowledgeEntityExtractor(GraphComponent, EntityExtractorMixin):
         self._resource = resource
         self._entries = entries or []
         self._vocabulary = vocabulary or set()
-        self._matcher = NameMatcher(self._entries)
+        self._matcher = NameMatcher(self._entries, KNOWLEDGE_ENTITIES)
 
     @classmethod
     def create(
@@ -99,7 +102,7 @@ class KnowledgeEntityExtractor(GraphComponent, EntityExtractorMixin):
                 t.norm for t in tokenize(text) if not any(s <= t.start < e for s, e in spans)
             )
         save_entries(self._model_storage, self._resource, self._entries, self._vocabulary)
-        self._matcher = NameMatcher(self._entries)
+        self._matcher = NameMatcher(self._entries, KNOWLEDGE_ENTITIES)
         return self._resource
 
     @classmethod

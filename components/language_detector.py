@@ -32,7 +32,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.knowledge_entity_extractor import load_entries, name_entries, save_entries
+from components.knowledge_entity_extractor import KNOWLEDGE_ENTITIES, load_entries, name_entries, save_entries
 from kb.language import detect_language, detector, explicit_language_request
 from kb.names import NameEntry, NameMatcher
 
@@ -72,7 +72,8 @@ class LanguageDetector(GraphComponent):
         self._config = config
         self._model_storage = model_storage
         self._resource = resource
-        self._matcher = NameMatcher(entries or [])
+        # Only the knowledge's names are cut out: answer words ("entreprise") tell the language.
+        self._matcher = NameMatcher([e for e in entries or [] if e.entity in KNOWLEDGE_ENTITIES])
 
     @classmethod
     def create(
@@ -87,7 +88,7 @@ class LanguageDetector(GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         entries = name_entries(training_data)
         save_entries(self._model_storage, self._resource, entries)
-        self._matcher = NameMatcher(entries)
+        self._matcher = NameMatcher([e for e in entries if e.entity in KNOWLEDGE_ENTITIES])
         return self._resource
 
     @classmethod

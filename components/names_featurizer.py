@@ -16,7 +16,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.knowledge_entity_extractor import NAME_ENTITIES, load_entries, name_entries, save_entries
+from components.knowledge_entity_extractor import KNOWLEDGE_ENTITIES, NAME_ENTITIES, load_entries, name_entries, save_entries
 from kb.names import NameMatcher
 
 # One column per entity named in the message, and one for "names two clusters or more".
@@ -37,7 +37,7 @@ class NamePresenceFeaturizer(SparseFeaturizer, GraphComponent):
     ) -> None:
         SparseFeaturizer.__init__(self, execution_context.node_name, config)
         self._model_storage, self._resource = model_storage, resource
-        self._matcher = NameMatcher(entries or [])
+        self._matcher = NameMatcher(entries or [], KNOWLEDGE_ENTITIES)
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
@@ -46,7 +46,7 @@ class NamePresenceFeaturizer(SparseFeaturizer, GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         entries = name_entries(training_data)
         save_entries(self._model_storage, self._resource, entries)
-        self._matcher = NameMatcher(entries)
+        self._matcher = NameMatcher(entries, KNOWLEDGE_ENTITIES)
         return self._resource
 
     @classmethod

@@ -80,7 +80,9 @@ def entries_from_knowledge(knowledge: KnowledgeBase) -> List[NameEntry]:
 
 
 class NameMatcher:
-    def __init__(self, entries: Iterable[NameEntry]) -> None:
+    def __init__(self, entries: Iterable[NameEntry], fuzzy_entities: Optional[Iterable[str]] = None) -> None:
+        """`fuzzy_entities`: the entities whose misspellings are matched too (default: all)."""
+        fuzzy_entities = None if fuzzy_entities is None else set(fuzzy_entities)
         # Exact keys: the alias's tokens joined with and without spaces ("bio win", "biowin").
         self._exact: Dict[str, NameEntry] = {}
         self._fuzzy_keys: Dict[str, NameEntry] = {}
@@ -91,7 +93,7 @@ class NameMatcher:
             for key in (" ".join(words), "".join(words)):
                 self._exact.setdefault(key, entry)
             joined = "".join(words)
-            if len(joined) >= FUZZY_MIN_LENGTH:
+            if len(joined) >= FUZZY_MIN_LENGTH and (fuzzy_entities is None or entry.entity in fuzzy_entities):
                 self._fuzzy_keys.setdefault(joined, entry)
         self._fuzzy_choices = list(self._fuzzy_keys)
         # Words shared by the names of several things ("cluster", "pole", "de") carry no name:

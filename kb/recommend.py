@@ -191,14 +191,21 @@ class _Analyzer:
             self.stop_words[language] = {strip_accents(w.casefold()) for w in nlp.Defaults.stop_words}
         # The tables' keys are inflected forms; their values, the lemmas, are words too.
         self._lemmas = {
-            value for table in self._tables.values() for found in table.values()
-            for value in (found if isinstance(found, list) else [found]) if isinstance(value, str)
+            language: {
+                value for found in table.values()
+                for value in (found if isinstance(found, list) else [found]) if isinstance(value, str)
+            }
+            for language, table in self._tables.items()
         }
         self._cache: Dict[Tuple[str, Tuple[str, ...]], str] = {}
 
+    def known_in(self, word: str, language: str) -> bool:
+        """A word of that language's dictionary (an inflected form or a lemma)."""
+        return word in self._tables[language] or word in self._lemmas[language]
+
     def known_word(self, word: str) -> bool:
-        """An inflected form of the dictionaries (so not a misspelling)."""
-        return word in self._lemmas or any(word in table for table in self._tables.values())
+        """A word of either dictionary (so not a misspelling)."""
+        return any(self.known_in(word, language) for language in self._tables)
 
     def lemma(self, word: str, languages: Sequence[str]) -> Tuple[str, str]:
         """The lemma and the language whose table gave it (the word itself and the first
@@ -209,6 +216,9 @@ class _Analyzer:
                 found = found[0] if found else None
             if found:
                 return found, language
+        for language in languages:  # a lemma already ("brasserie")
+            if word in self._lemmas[language]:
+                return word, language
         return word, languages[0]
 
     def key(self, word: str, languages: Sequence[str]) -> str:
@@ -254,16 +264,31 @@ class _Analyzer:
         norm = strip_accents(word)
         if len(norm) < 2 and not norm.isdigit():
             return
-        stop = norm.isdigit() or (not acronym and any(norm in self.stop_words[language] for language in stop_languages))
+        key = self.key(word, languages)
+        stop = norm.isdigit() or (not acronym and any(
+            norm in self.stop_words[language] or self._lemma_is_stop(word, languages, language)
+            for language in stop_languages
+        ))
         if stop and not keep_stop:
             return
-        found.append(_Word(surface, self.key(word, languages), position, market, stop, parts))
+        found.append(_Word(surface, key, position, market, stop, parts))
+
+    def _lemma_is_stop(self, word: str, languages: Sequence[str], stop_language: str) -> bool:
+        """"making" is a stop word as "make" is (the lemma of a word of the stop list's language)."""
+        lemma, language = self.lemma(word, languages)
+        return language == stop_language and strip_accents(lemma) in self.stop_words[stop_language]
 
     def language_order(self, text: str) -> Tuple[str, str]:
-        """("en", "fr") or ("fr", "en"): the language with more of its own stop words first."""
-        norms = [strip_accents(w) for w in _WORD.findall(_ELISION.sub(" ", text.casefold()))]
+        """("en", "fr") or ("fr", "en"): the language with more of its own stop words first; with
+        no difference there, the one whose dictionary alone knows more of the words."""
+        words = _WORD.findall(_ELISION.sub(" ", text.casefold()))
+        norms = [strip_accents(w) for w in words]
         en = sum(1 for w in norms if w in self.stop_words["en"] and w not in self.stop_words["fr"])
         fr = sum(1 for w in norms if w in self.stop_words["fr"] and w not in self.stop_words["en"])
+        if en == fr:
+            known = [(self.known_in(w, "en"), self.known_in(w, "fr")) for w in words]
+            en = sum(1 for in_en, in_fr in known if in_en and not in_fr)
+            fr = sum(1 for in_en, in_fr in known if in_fr and not in_en)
         return ("fr", "en") if fr > en else ("en", "fr")
 
 
@@ -474,8 +499,9 @@ class ClusterRanker:
         return found
 
     # ----- the user's text ---------------------------------------------------------------
-    def _query(self, activity: str) -> _Query:
-        languages = self._analyzer.language_order(activity)
+    def _query(self, activity: str, context: Optional[str] = None) -> _Query:
+        """The user's text as terms; `context` (default: the text) decides the language order."""
+        languages = self._analyzer.language_order(activity if context is None else context)
         query = _Query({}, {}, {}, {})
         found: List[Tuple[_Word, float]] = []  # (word with its indexed term, match quality)
         words = self._analyzer.words(activity, languages, (languages[0],), keep_stop=True)
@@ -490,7 +516,7 @@ class ClusterRanker:
                 query.surfaces.setdefault(word.key, []).append(word.surface)
             elif word.key in self.idf:
                 found.append((word, 1.0))
-            elif strip_accents(word.surface) not in self._analyzer.stop_words[languages[1]]:
+            elif word.parts == 1 and strip_accents(word.surface) not in self._analyzer.stop_words[languages[1]]:
                 for key in self._correct(word.surface, word.key):
                     found.append((_Word(word.surface, key, word.position, word.market), FUZZY_QUALITY))
         activity_found = any(not word.market for word, _ in found)
@@ -676,10 +702,10 @@ class ClusterRanker:
         return [reason for _, _, reason in found[:MAX_REASONS]]
 
     # ----- for tests and explanations -----------------------------------------------------
-    def terms_of(self, text: str) -> Set[str]:
+    def terms_of(self, text: str, context: Optional[str] = None) -> Set[str]:
         """The terms `text` stands for, as the ranking reads a user's text (misspellings and
-        compounds resolved, stop words included)."""
-        query = self._query(text)
+        compounds resolved, stop words included), read as part of `context` if given."""
+        query = self._query(text, context)
         return set(query.positions) | set(query.stop_positions)
 
     def item_terms(self, item: Text) -> Set[str]:

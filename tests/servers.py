@@ -6,7 +6,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import requests
 
@@ -70,7 +70,8 @@ class Servers:
         wait_until(f"http://127.0.0.1:{self.actions_port}/health", process, log)
         return process
 
-    def start_rasa(self, endpoints: Optional[Path] = None) -> subprocess.Popen:
+    def start_rasa(self, endpoints: Optional[Path] = None, extra_args: Sequence[str] = (),
+                   credentials: Optional[Path] = None) -> subprocess.Popen:
         self.rasa_port = self.rasa_port or free_port()
         self.actions_port = self.actions_port or free_port()
         if endpoints is None:
@@ -82,7 +83,7 @@ class Servers:
         log = self.workdir / "rasa.log"
         process = subprocess.Popen(
             [RASA, "run", "--model", str(MODEL), "--port", str(self.rasa_port),
-             "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")],
+             "--endpoints", str(endpoints), "--credentials", str(credentials or ROOT / "credentials.yml"), *extra_args],
             cwd=ROOT, env=environment(**self.extra_env), stdout=log.open("ab"), stderr=subprocess.STDOUT,
         )
         self.processes.append(process)
@@ -100,8 +101,9 @@ class Servers:
                 process.kill()
         self.processes.clear()
 
-    def say(self, sender: str, text: str) -> List[dict]:
-        response = requests.post(f"{self.url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60)
+    def say(self, sender: str, text: str, metadata: Optional[dict] = None) -> List[dict]:
+        body = {"sender": sender, "message": text, **({"metadata": metadata} if metadata else {})}
+        response = requests.post(f"{self.url}/webhooks/rest/webhook", json=body, timeout=60)
         response.raise_for_status()
         return response.json()
 
