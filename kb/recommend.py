@@ -8,21 +8,23 @@ Method
 - Analysis. Words are split (French elisions too), lower-cased and lemmatised with spaCy's
   lookup lemmatizer: `spacy.blank(lang)` + `add_pipe("lemmatizer", config={"mode": "lookup"})`,
   whose tables come from the installed spacy-lookups-data package (no download, works offline).
-  The lemma is accent-stripped with `kb.text.normalize`, then cut by a light English/French
-  suffix stripper (`_stem`), so that "recycling", "recycled" and "recyclage" meet, and plurals
-  that the tables miss ("dechets" typed without accents) too. spaCy's stop words (en, fr) are
+  The lemma is accent-stripped with `kb.text.normalize`, then cut by a light suffix stripper of
+  its language (`_stem`), so that "recycling" / "recycled" or "recyclage" / "recycler" meet, and
+  plurals the tables miss ("dechets" typed without accents) too. spaCy's stop words (en, fr) are
   dropped, except acronyms typed in capitals ("IT"). Generic words are dropped by document
   frequency: those in at least half of the cluster documents, and those shared by clusters that
   the general texts about the policy (policy.yml) use often ("company", "network", "Wallonia").
 - Index, built once in `__init__`: one document per cluster (description, strategy, members
   and scope items, keywords; English and French) with each term's best field weight (a one-word
-  keyword counts most, then a page item, a word of a multi-word keyword, the description) and
+  keyword counts most, then a page item, a word of multi-word keywords, the description) and
   IDF weights over the cluster documents (rare words count more).
-- Score of a cluster: sum over the user's terms of IDF x field weight. A multi-word keyword found
-  whole ("injection moulding", its words close together) is one strong concept: its words count
-  (1 + PHRASE_BONUS) / sqrt(n) each. Unknown words are matched to the closest indexed word when
-  close enough (misspellings), or to an indexed term they end with (compounds: "nanosatellite").
-  The words of a "for …" / "pour …" clause (whom the activity serves) count half, when the text
+- Score of a cluster: sum over the user's terms of IDF x field weight x match quality. A
+  multi-word keyword found whole ("injection moulding", its words close together, its edge stop
+  words too: "IT services") is one strong concept: its n words count (1 + PHRASE_BONUS) / sqrt(n)
+  each. Words written apart that make a hyphenated compound of the knowledge are joined ("bio
+  based"). An unknown word is matched to the closest indexed word (misspellings), or to an
+  indexed term it ends with (compounds: "nanosatellite"); it then counts FUZZY_QUALITY. The words
+  of a "for …" / "pour …" clause (whom the activity serves) count MARKET_WEIGHT, when the text
   before it already matches something.
 - The organisation type and the goal multiply a cluster's score by at most 1 + MAX_BONUS: they
   reorder near-ties only, and never turn a zero into a match.
@@ -48,7 +50,7 @@ KEYWORD_WEIGHT = 1.0  # a one-word keyword
 KEYWORD_PART_WEIGHT = 0.3  # a word of a multi-word keyword, found without the rest…
 PART_REPEAT_CAP = 3  # … up to twice that when it is a word of this many of the cluster's keywords
 ITEM_WEIGHT = 0.5  # a strategy / members / scope item of the page
-DESCRIPTION_WEIGHT = 0.3  # the page's paragraph
+DESCRIPTION_WEIGHT = 0.2  # the page's paragraph (prose: "know-how internationally renowned")
 # A multi-word keyword found whole is one concept: each of its n words counts
 # KEYWORD_WEIGHT x (1 + PHRASE_BONUS) / sqrt(n) ("wind turbine" is not two findings).
 PHRASE_BONUS = 0.2
@@ -115,15 +117,15 @@ _CLAUSE_END = re.compile(r"[.;:!?,()\[\]\n]")
 # the language whose table gave the lemma (English keeps "-er": "plaster" is not "plastic").
 _SUFFIXES = {
     "en": (
-        "ations", "ation", "ments", "ment", "ical", "ics", "ic", "ings", "ing",
-        "istry", "eries", "ery", "ies", "ied", "ed", "ised", "ized", "ising", "izing", "ise",
-        "ize", "ally", "al", "ates", "ated", "ate", "atic", "ists", "ist", "es", "e", "s", "y",
+        "ations", "ation", "ments", "ment", "ical", "ics", "ic", "ings", "ing", "istry", "eries",
+        "ery", "ies", "ied", "ed", "ised", "ized", "ising", "izing", "ise", "ize", "ally", "al",
+        "ates", "ated", "ate", "atic", "ists", "ist", "es", "e", "s", "y",
     ),
     "fr": (
-        "issements", "issement", "ations", "ation", "ements", "ement", "ments", "ment", "ateurs",
-        "ateur", "atrices", "atrice", "iques", "ique", "eries", "erie", "eurs", "eur", "euses",
-        "euse", "ives", "ive", "ifs", "if", "ies", "ie", "ons", "ez", "er", "ales", "ale", "aux",
-        "al", "ages", "age", "ees", "ee", "es", "e", "s", "x",
+        "issements", "issement", "isations", "isation", "iser", "ations", "ation", "ements",
+        "ement", "ments", "ment", "ateurs", "ateur", "atrices", "atrice", "iques", "ique", "eries",
+        "erie", "eurs", "eur", "euses", "euse", "ives", "ive", "ifs", "if", "ies", "ie", "ons",
+        "ez", "er", "ales", "ale", "aux", "al", "ages", "age", "ees", "ee", "es", "e", "s", "x",
     ),
 }
 _SUFFIXES = {language: tuple(sorted(suffixes, key=len, reverse=True)) for language, suffixes in _SUFFIXES.items()}
@@ -308,7 +310,9 @@ class _Keyword:
     text: str
     language: str
     keys: Tuple[str, ...]  # its distinct scoring terms, in order
-    required: Tuple[str, ...]  # stop words at its edges ("it" of "it services"): needed, not scored
+    # Stop words at its edges ("it" of "it services", "4.0" of "industry 4.0") and its generic
+    # words: needed for the whole keyword, not scored.
+    required: Tuple[str, ...]
     length: int  # words spanned (stop words included)
 
     @property
@@ -439,7 +443,8 @@ class ClusterRanker:
             for item in items:
                 item.keys = {k for k in item.keys if k in self.idf}
                 give(item.keys, DESCRIPTION_WEIGHT if item.field == "description" else ITEM_WEIGHT)
-            self._clusters.append(_ClusterIndex(cluster, weights, kept, items, self._organisation_strengths(cluster)))
+            organisation = self._organisation_strengths(cluster)
+            self._clusters.append(_ClusterIndex(cluster, weights, kept, items, organisation))
 
         # Misspellings and compounds: the indexed words (accent-stripped) with their term, and
         # the multi-word keywords written as one word ("datacentre") with their terms.
@@ -508,7 +513,9 @@ class ClusterRanker:
         words += self._joined_words(words, languages)
         # A compound whose joined form is indexed ("sous-traitance", "bio based") stands for
         # itself: its parts are not counted again.
-        spans = [range(w.position - w.parts + 1, w.position + 1) for w in words if w.parts > 1 and w.key in self.idf]
+        spans = [
+            range(w.position - w.parts + 1, w.position + 1) for w in words if w.parts > 1 and w.key in self.idf
+        ]
         words = [w for w in words if w.parts > 1 or not any(w.position in span for span in spans)]
         for word in words:
             if word.stop or word.key in self.generic:
@@ -542,7 +549,8 @@ class ClusterRanker:
                 key = self._analyzer.key("".join(w.surface for w in group), languages)
                 if key in self._compound_terms:
                     last = group[-1]
-                    found.append(_Word(" ".join(w.surface for w in group), key, last.position, last.market, False, size))
+                    surface = " ".join(w.surface for w in group)
+                    found.append(_Word(surface, key, last.position, last.market, False, size))
         return found
 
     def _correct(self, surface: str, key: str) -> Tuple[str, ...]:
@@ -574,7 +582,9 @@ class ClusterRanker:
     def _whole_keywords(self, index: int, query: _Query) -> List[_Keyword]:
         """The cluster's multi-word keywords whose words are all in the text, close together."""
         entry = self._clusters[index]
-        numbers = sorted({n for key in query.positions for (i, n) in self._keywords_by_key.get(key, ()) if i == index})
+        numbers = sorted({
+            n for key in query.positions for (i, n) in self._keywords_by_key.get(key, ()) if i == index
+        })
         found = []
         for number in numbers:
             keyword = entry.keywords[number]
@@ -592,7 +602,9 @@ class ClusterRanker:
                     found.append(keyword)
         return found
 
-    def _activity_scores(self, activity: str) -> Tuple[List[Tuple[_ClusterIndex, float, List[_Keyword]]], _Query]:
+    def _activity_scores(
+        self, activity: str
+    ) -> Tuple[List[Tuple[_ClusterIndex, float, List[_Keyword]]], _Query]:
         """Every cluster's activity score (no bonus), with its keywords found whole."""
         query = self._query(activity or "")
         results = []
@@ -609,7 +621,9 @@ class ClusterRanker:
             results.append((entry, score, whole))
         return results, query
 
-    def _bonus(self, entry: _ClusterIndex, organisation_type: Optional[str], goal: Optional[str]) -> Tuple[float, List[Reason]]:
+    def _bonus(
+        self, entry: _ClusterIndex, organisation_type: Optional[str], goal: Optional[str]
+    ) -> Tuple[float, List[Reason]]:
         factor, reasons = 1.0, []
         if organisation_type in entry.organisation:
             strength, text = entry.organisation[organisation_type]
@@ -630,7 +644,9 @@ class ClusterRanker:
         scored.sort(key=lambda s: (-round(s[0], 9), s[1]))  # equal scores: page order
         return scored, best, query
 
-    def scores(self, activity: str, organisation_type: Optional[str] = None, goal: Optional[str] = None) -> List[Tuple[str, float]]:
+    def scores(
+        self, activity: str, organisation_type: Optional[str] = None, goal: Optional[str] = None
+    ) -> List[Tuple[str, float]]:
         """Every cluster with its score (bonuses included), best first, ties in page order."""
         scored, _, _ = self._ordered(activity, organisation_type, goal)
         return [(entry.cluster.id, total) for total, _, _, entry, _, _ in scored]
@@ -640,7 +656,11 @@ class ClusterRanker:
         _, best, _ = self._ordered(activity, None, None)
         return best < MIN_SCORE
 
-    def rank(self, activity: str, organisation_type: Optional[str] = None, goal: Optional[str] = None) -> Recommendation:
+    def rank(
+        self, activity: str, organisation_type: Optional[str] = None, goal: Optional[str] = None
+    ) -> Recommendation:
+        """The best clusters for `activity`, with their reasons; `vague` when nothing matches well
+        enough. `organisation_type` (ORGANISATION_TYPES) and `goal` (GOALS) only break near-ties."""
         scored, best, query = self._ordered(activity, organisation_type, goal)
         if best < MIN_SCORE:
             return Recommendation(matches=(), vague=True)
@@ -668,7 +688,7 @@ class ClusterRanker:
             return tuple(dict.fromkeys(s for k in ordered for s in query.surfaces[k]))
 
         def strength(keys: Iterable[str], weight: float) -> float:
-                return sum(self.idf.get(k, 0.0) * query.quality.get(k, 0.0) for k in keys) * weight
+            return sum(self.idf.get(k, 0.0) * query.quality.get(k, 0.0) for k in keys) * weight
 
         found: List[Tuple[float, int, Reason]] = []
         covered: Set[str] = set()
@@ -676,11 +696,13 @@ class ClusterRanker:
         keywords = list(whole) + [k for k in entry.keywords if k.size == 1 and k.keys[0] in matched]
         by_terms: Dict[Tuple[str, ...], Dict[str, str]] = {}
         for keyword in keywords:
-            by_terms.setdefault(tuple(sorted(keyword.keys + keyword.required)), {}).setdefault(keyword.language, keyword.text)
+            group = by_terms.setdefault(tuple(sorted(keyword.keys + keyword.required)), {})
+            group.setdefault(keyword.language, keyword.text)
         for keys, texts in by_terms.items():
             en, fr = texts.get("en"), texts.get("fr")
             item = Text(en=en or fr, fr=fr or en)
-            found.append((strength(keys, _phrase_weight(len(keys))), len(found), Reason("keyword", "keywords", item, terms(keys))))
+            reason = Reason("keyword", "keywords", item, terms(keys))
+            found.append((strength(keys, _phrase_weight(len(keys))), len(found), reason))
             covered.update(keys)
         # Page items (strategy, members, scope); the description for what they leave out.
         for item in entry.items:
@@ -696,7 +718,8 @@ class ClusterRanker:
             keys = (set(keyword.keys) & matched) - covered
             if keys:
                 item = Text(en=keyword.text, fr=keyword.text)
-                found.append((strength(keys, KEYWORD_PART_WEIGHT), len(found), Reason("keyword", "keywords", item, terms(keys))))
+                reason = Reason("keyword", "keywords", item, terms(keys))
+                found.append((strength(keys, KEYWORD_PART_WEIGHT), len(found), reason))
                 covered.update(keys)
         found.sort(key=lambda f: (-f[0], f[1]))
         return [reason for _, _, reason in found[:MAX_REASONS]]

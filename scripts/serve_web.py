@@ -55,7 +55,7 @@ def content_security_policy(origin: str) -> str:
         "script-src 'self'",
         "style-src 'self' 'unsafe-inline'",  # the widget injects its CSS as <style> elements
         "img-src 'self' data:",
-        "font-src 'self'",
+        "font-src 'self' data:",  # the widget's carousel icon font is inlined
         f"connect-src 'self' {origin} {websocket_origin}",
         "base-uri 'none'",
         "form-action 'none'",

@@ -1,0 +1,59 @@
+"""The trained NLU pipeline on its own: French elisions, names inside them, languages."""
+
+import asyncio
+
+import pytest
+from rasa.core.agent import Agent
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.training_data.message import Message
+
+from tests.servers import ensure_model
+
+
+@pytest.fixture(scope="module")
+def agent():
+    return Agent.load(str(ensure_model()))
+
+
+def parse(agent, text):
+    return asyncio.run(agent.parse_message(text))
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [("l'aéronautique", ["l", "aéronautique"]), ("réseau d'entreprises", ["réseau", "d", "entreprises"]),
+     ("c’est quoi", ["c", "est", "quoi"])],
+)
+def test_the_tokenizer_splits_french_elisions(text, words):
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    assert [t.text for t in tokenizer.tokenize(Message(data={"text": text}), "text")] == words
+
+
+@pytest.mark.parametrize(
+    "text, cluster",
+    [("c'est quoi l'Infopole ?", "infopole-cluster-tic"), ("parle-moi d'Eco-building", "eco-building"),
+     ("les axes d’Skywin", "skywin")],
+)
+def test_names_inside_elisions_are_found(agent, text, cluster):
+    entities = parse(agent, text)["entities"]
+    assert [e["value"] for e in entities if e["entity"] == "cluster"] == [cluster]
+
+
+@pytest.mark.parametrize(
+    "text, detected",
+    [("What is Cluster Photonique?", "en"), ("C'est quoi Logistics in Wallonia ?", "fr"),
+     ("Skywin", "unknown"), ("ok", "unknown"), ("Wat is een cluster?", "other")],
+)
+def test_the_language_of_each_message(agent, text, detected):
+    assert parse(agent, text)["language"]["detected"] == detected
+
+
+def test_a_message_in_german_goes_to_its_own_intent(agent):
+    assert parse(agent, "Können Sie mir bitte etwas über die Cluster erzählen?")["intent"]["name"] == "other_language"
+
+
+def test_entities_of_the_guided_dialogue(agent):
+    parsed = parse(agent, "actually we are a research centre")
+    assert ("organisation_type", "research") in {(e["entity"], e["value"]) for e in parsed["entities"]}
+    parsed = parse(agent, "nous cherchons des partenaires R&D")
+    assert ("goal", "rnd") in {(e["entity"], e["value"]) for e in parsed["entities"]}
