@@ -251,6 +251,9 @@ def _reason(kb: KnowledgeBase, cluster: Cluster, reason: Any, goal: Optional[str
     if reason.kind == "keyword":
         return say("reason_keyword", language, item=item)
     if reason.kind == "member_type":
+        if reason.field == "description":  # the page's paragraph names them: quote the words only
+            terms = ", ".join(say("quoted", language, text=t) for t in reason.terms)
+            return say("reason_member_type_described", language, terms=terms)
         return say("reason_member_type", language, item=item)
     if reason.kind == "goal":
         goal_title = _MESSAGES["goals"][language].get(goal or "", goal or "")

@@ -5,9 +5,9 @@ Plain Python (no Rasa import). Everything is derived from the knowledge base: no
 name or fact is written here.
 
 Method
-- Analysis. Words are split (French elisions too), lower-cased and lemmatised with spaCy's
-  lookup lemmatizer: `spacy.blank(lang)` + `add_pipe("lemmatizer", config={"mode": "lookup"})`,
-  whose tables come from the installed spacy-lookups-data package (no download, works offline).
+- Analysis. Words are split (French elisions too), lower-cased and lemmatised as spaCy's lookup
+  lemmatizer does, with the very tables it loads from the installed spacy-lookups-data package
+  (read directly: no download, works offline, and no import of spaCy and TensorFlow).
   The lemma is accent-stripped with `kb.text.normalize`, then cut by a light suffix stripper of
   its language (`_stem`), so that "recycling" / "recycled" or "recyclage" / "recycler" meet, and
   plurals the tables miss ("dechets" typed without accents) too. spaCy's stop words (en, fr) are
@@ -32,10 +32,14 @@ Method
   RUNNER_UP_SHARE of the top score. Equal scores keep page order.
 """
 
+import gzip
+import importlib.util
+import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from rapidfuzz import fuzz, process
 
@@ -177,20 +181,34 @@ class _Word:
     parts: int = 1  # for the joined form of a hyphenated compound: its number of parts
 
 
+def _lemma_lookup_table(language: str) -> Dict[str, str]:
+    """spaCy's lookup-lemmatizer table for `language`, as shipped by spacy-lookups-data."""
+    import spacy_lookups_data  # a data package: light to import
+
+    with gzip.open(str(spacy_lookups_data.get_file(f"{language}_lemma_lookup.json.gz")), "rt", encoding="utf-8") as data:
+        return json.load(data)
+
+
+def _spacy_stop_words(language: str) -> Set[str]:
+    """spaCy's stop words for `language`, read from its source file without importing spaCy."""
+    spec = importlib.util.find_spec("spacy")  # locates the package; does not import it
+    path = Path(spec.origin).parent / "lang" / language / "stop_words.py"
+    namespace: Dict[str, Any] = {}
+    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)  # defines STOP_WORDS only
+    return set(namespace["STOP_WORDS"])
+
+
 class _Analyzer:
     """Words -> terms: lemma (spaCy lookup tables), accents, suffixes; stop words."""
 
     def __init__(self) -> None:
-        import spacy  # imported here: importing spaCy is slow, and only the ranker needs it
-
-        self._tables = {}
-        self.stop_words: Dict[str, Set[str]] = {}
-        for language in ("en", "fr"):
-            nlp = spacy.blank(language)
-            nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-            nlp.initialize()  # loads the lookup tables of the installed spacy-lookups-data
-            self._tables[language] = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
-            self.stop_words[language] = {strip_accents(w.casefold()) for w in nlp.Defaults.stop_words}
+        # spaCy's own data, read straight from its files: the lemma lookup tables that its
+        # lookup lemmatizer loads from spacy-lookups-data, and its stop-word lists. Importing
+        # spaCy itself would import TensorFlow (through thinc) and add seconds to every start.
+        self._tables = {language: _lemma_lookup_table(language) for language in ("en", "fr")}
+        self.stop_words: Dict[str, Set[str]] = {
+            language: {strip_accents(w.casefold()) for w in _spacy_stop_words(language)} for language in ("en", "fr")
+        }
         # The tables' keys are inflected forms; their values, the lemmas, are words too.
         self._lemmas = {
             language: {
@@ -333,7 +351,7 @@ class _ClusterIndex:
     weights: Dict[str, float]  # term -> best field weight
     keywords: List[_Keyword]
     items: List[_Item]  # strategy, members, scope items, then the description
-    organisation: Dict[str, Tuple[float, Text]]  # organisation type -> (strength, stating text)
+    organisation: Dict[str, Tuple[float, Text, str, str]]  # type -> (strength, text, field, words)
 
 
 @dataclass
@@ -490,17 +508,18 @@ class ClusterRanker:
                 frequency[key] = frequency.get(key, 0) + 1
         return frequency
 
-    def _organisation_strengths(self, cluster: Cluster) -> Dict[str, Tuple[float, Text]]:
+    def _organisation_strengths(self, cluster: Cluster) -> Dict[str, Tuple[float, Text, str, str]]:
         """For each organisation type, how strongly the cluster's members or description state
-        that it gathers that kind, with the text that states it."""
-        texts = list(cluster.members.items if cluster.members else ()) + [cluster.description]
-        found: Dict[str, Tuple[float, Text]] = {}
+        that it gathers that kind: (strength, the stating text, its field, the words found)."""
+        texts = [(t, "members") for t in (cluster.members.items if cluster.members else ())]
+        texts.append((cluster.description, "description"))
+        found: Dict[str, Tuple[float, Text, str, str]] = {}
         for organisation, markers in _ORGANISATION_MARKERS.items():
             for marker, strength in markers:
                 pattern = re.compile(rf"(?<!\w){re.escape(normalize(marker))}(?:s|es)?(?!\w)")
-                text = next((t for t in texts if pattern.search(normalize(f"{t.en} {t.fr}"))), None)
-                if text is not None and strength > found.get(organisation, (0.0, text))[0]:
-                    found[organisation] = (strength, text)
+                stated = next(((t, f) for t, f in texts if pattern.search(normalize(f"{t.en} {t.fr}"))), None)
+                if stated is not None and strength > found.get(organisation, (0.0,))[0]:
+                    found[organisation] = (strength, stated[0], stated[1], marker)
         return found
 
     # ----- the user's text ---------------------------------------------------------------
@@ -626,9 +645,9 @@ class ClusterRanker:
     ) -> Tuple[float, List[Reason]]:
         factor, reasons = 1.0, []
         if organisation_type in entry.organisation:
-            strength, text = entry.organisation[organisation_type]
+            strength, text, field, marker = entry.organisation[organisation_type]
             factor += ORG_BONUS * strength
-            reasons.append(Reason("member_type", "members", text, (organisation_type,)))
+            reasons.append(Reason("member_type", field, text, (marker,)))
         if goal in _GOAL_TYPES and entry.cluster.type == _GOAL_TYPES[goal]:
             factor += GOAL_BONUS
             reasons.append(Reason("goal", "type", self._type_names[entry.cluster.type], (goal,)))

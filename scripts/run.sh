@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p var
+# var/credentials.yml: REST and socket.io, plus Telegram / Slack when their variables are set.
+.venv/bin/python scripts/credentials.py
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 RASA_PORT=${RASA_PORT:-5005}
 
@@ -13,7 +15,7 @@ trap stop INT TERM EXIT
 .venv/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" &
 pids+=($!)
 .venv/bin/rasa run --model models/current.tar.gz --port "$RASA_PORT" \
-  --endpoints endpoints.yml --credentials credentials.yml &
+  --endpoints endpoints.yml --credentials var/credentials.yml &
 pids+=($!)
 echo "Starting… the assistant is ready when http://localhost:$RASA_PORT/ answers (REST: /webhooks/rest/webhook)."
 wait -n "${pids[@]}"

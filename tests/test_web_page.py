@@ -139,7 +139,6 @@ def page(browser, site, watch):
 
 def screenshot(page, name: str) -> Path:
     wait_until_quiet(page)
-    print(name, page.evaluate("""() => [document.querySelectorAll('.rw-group-message .rw-message').length, !!document.querySelector('.rw-typing-indication'), document.querySelectorAll('.rw-reply').length, (document.querySelector('.rw-messages-container').lastElementChild||{}).className]"""))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / name
     page.screenshot(path=str(path))
@@ -213,6 +212,19 @@ def test_server_sends_security_headers_and_only_the_page_files(site):
     assert bundle.status_code == 200 and "fonts.googleapis.com" not in bundle.text
     for path in ("package.json", "node_modules/axe-core/axe.min.js", "dist/", "../README.md", "web/index.html"):
         assert requests.get(site.web_url + path, timeout=10).status_code == 404, path
+
+
+def test_rasa_url_cannot_widen_the_policy():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import serve_web
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    assert serve_web.rasa_origin("http://localhost:5005/") == "http://localhost:5005"
+    assert "wss://bot.example:443" in serve_web.content_security_policy(serve_web.rasa_origin("https://bot.example:443"))
+    for bad in ("javascript:alert(1)", "http://a:1;script-src *", "http://a:1 https://b", "http://a/path", "ftp://a", ""):
+        with pytest.raises(ValueError):
+            serve_web.rasa_origin(bad)
 
 
 # --- the page in the browser ---------------------------------------------------------------------
