@@ -6,7 +6,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test train names lock clean
+.PHONY: run test train names lock clean bench evaluate
 
 run: $(VENV)/.installed names train  ## start the action server and the Rasa server
 	scripts/run.sh
@@ -40,3 +40,10 @@ lock:  ## re-resolve requirements.in into requirements.lock (needs the network)
 
 clean:  ## remove the trained model and run-time files (not the venv)
 	rm -rf models var
+
+bench: $(VENV)/.installed  ## the assistant against its anchor: writes docs/benchmarks.md (about 20 min)
+	$(VENV)/bin/python bench/run.py
+
+evaluate: $(VENV)/.installed  ## NLU cross-validation per language, and the recommendation cases
+	$(VENV)/bin/python scripts/evaluate_nlu.py
+	$(VENV)/bin/python scripts/evaluate_recommendations.py

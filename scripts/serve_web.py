@@ -69,8 +69,8 @@ def make_handler(rasa_url: str, quiet: bool = True) -> type:
     config_js = ("window.WALLONIA_CHAT_CONFIG = " + json.dumps({"rasaUrl": origin}) + ";\n").encode()
 
     class ChatPageHandler(BaseHTTPRequestHandler):
-        server_version = "wallonia-chat-page"
-        sys_version = ""
+        def version_string(self) -> str:
+            return "wallonia-chat-page"
 
         def do_GET(self) -> None:
             self._answer(send_body=True)

@@ -448,7 +448,7 @@ def test_french_switch_sends_language_fr(page, watch):
     assert page.locator("html").get_attribute("lang") == "en"
 
 
-def test_every_request_stays_on_localhost(watch):
+def test_every_request_stays_on_localhost(page, watch):
     assert watch.requests, "no request recorded"
     outside = [url for url in watch.requests
                if not url.startswith("data:") and urlsplit(url).hostname not in LOCAL_HOSTS]
