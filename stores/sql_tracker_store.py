@@ -1,0 +1,139 @@
+"""Rasa's SQL tracker store, made to refuse a start without its database.
+
+    tracker_store:
+      type: stores.sql_tracker_store.CheckedSQLTrackerStore
+      dialect: postgresql
+      url: ${DB_HOST}
+      port: ${DB_PORT}
+      db: ${DB_NAME}
+      username: ${DB_USER}
+      password: ${DB_PASSWORD}
+      # startup_wait: 10      seconds to wait for the database at start (default: $STORE_STARTUP_WAIT or 10)
+      # connect_timeout: 5    seconds per connection attempt (PostgreSQL)
+
+Stock `SQLTrackerStore` with the database down at start logs "Could not create tables" and serves
+anyway; every conversation then lives in the memory of one instance (Rasa's FailSafeTrackerStore)
+with only a log line per message. This subclass:
+
+- waits up to `startup_wait` seconds for the database, then raises `StoreUnavailable` (a
+  RasaException: `rasa run` exits with status 1 and the message, before opening its port);
+- checks, once the tables are created, that the events table is there (another instance may be
+  creating it at the same moment: it waits for it);
+- checks pooled connections before each use (`pool_pre_ping`), so the first saves after a database
+  restart do not fail on dead connections and fall back to memory;
+- offers `ping()`, used by `GET /health` (stores.health).
+"""
+
+import logging
+import os
+import time
+from typing import Any, Dict, Optional, Text
+
+import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.domain import Domain
+
+from stores.probes import StoreUnavailable, describe, probe_sql_engine
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_STARTUP_WAIT = 10.0
+DEFAULT_CONNECT_TIMEOUT = 5
+
+
+def _seconds(value: Any, default: float) -> float:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    return float(value)
+
+
+class CheckedSQLTrackerStore(SQLTrackerStore):
+    """`SQLTrackerStore` that raises `StoreUnavailable` at creation when its database cannot be used."""
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        dialect: Text = "sqlite",
+        host: Optional[Text] = None,
+        port: Optional[int] = None,
+        db: Text = "rasa.db",
+        username: Text = None,
+        password: Text = None,
+        event_broker: Optional[EventBroker] = None,
+        login_db: Optional[Text] = None,
+        query: Optional[Dict] = None,
+        startup_wait: Optional[float] = None,
+        connect_timeout: Optional[float] = None,
+        **kwargs: Any,
+    ) -> None:
+        wait = _seconds(startup_wait, _seconds(os.environ.get("STORE_STARTUP_WAIT"), DEFAULT_STARTUP_WAIT))
+        timeout = int(_seconds(connect_timeout, DEFAULT_CONNECT_TIMEOUT))
+        if dialect.startswith("postgresql") and not (host and "://" in host):
+            query = {"connect_timeout": str(timeout), **(query or {})}
+        url = self.get_db_url(dialect, host, port, db, username, password, login_db, query)
+        self._wait_for_database(url, wait)
+
+        super().__init__(domain, dialect, host, port, db, username, password, event_broker, login_db, query,
+                         **kwargs)
+
+        # Rebuild the engine with pre-ping (dead pooled connections are replaced, not used).
+        engine_url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(engine_url, pool_pre_ping=True, **create_engine_kwargs(engine_url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self._wait_for_table(wait)
+        logger.info(f"Tracker store: {self.engine.url.get_backend_name()} database "
+                    f"'{self.engine.url.database}' is up.")
+
+    @staticmethod
+    def _where(url: Any) -> str:
+        url = sa.engine.make_url(url) if isinstance(url, str) else url
+        if url.get_backend_name() == "sqlite":
+            return f"SQLite file '{url.database}'"
+        return f"{url.get_backend_name()} database '{url.database}' at {url.host}:{url.port or 'default port'}" \
+               f" as user '{url.username}'"
+
+    def _wait_for_database(self, url: Any, wait: float) -> None:
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        deadline = time.monotonic() + wait
+        attempts = 0
+        try:
+            while True:
+                attempts += 1
+                try:
+                    probe_sql_engine(engine)
+                    return
+                except sa.exc.SQLAlchemyError as error:
+                    if time.monotonic() >= deadline:
+                        raise StoreUnavailable(
+                            f"Tracker store unreachable: cannot connect to the {self._where(url)} "
+                            f"({describe(error)}; {attempts} attempt(s) in {wait:g} s). Rasa will not serve "
+                            f"without its tracker store: start the database or fix DB_HOST, DB_PORT, DB_NAME, "
+                            f"DB_USER, DB_PASSWORD.") from error
+                    if attempts == 1:
+                        logger.warning(f"Tracker store: waiting up to {wait:g} s for the {self._where(url)} "
+                                       f"({describe(error)}).")
+                    time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        finally:
+            engine.dispose()
+
+    def _wait_for_table(self, wait: float) -> None:
+        table = self.SQLEvent.__tablename__
+        deadline = time.monotonic() + max(wait, 2.0)
+        while True:
+            try:
+                if sa.inspect(self.engine).has_table(table):
+                    return
+                problem = f"table '{table}' is missing"
+                self.Base.metadata.create_all(self.engine)  # another instance may have failed half-way
+            except sa.exc.SQLAlchemyError as error:
+                problem = describe(error)
+            if time.monotonic() >= deadline:
+                raise StoreUnavailable(f"Tracker store unusable: the {self._where(self.engine.url)} is reachable "
+                                       f"but its events table cannot be created ({problem}).")
+            time.sleep(0.5)
+
+    def ping(self) -> None:
+        """Raises when the database does not answer `SELECT 1`."""
+        probe_sql_engine(self.engine)
