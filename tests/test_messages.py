@@ -1,0 +1,56 @@
+"""Every sentence the assistant says exists in English and French, with the same placeholders,
+and the French follows French typography (a space before ? ! : ;)."""
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+MESSAGES = yaml.safe_load((ROOT / "actions" / "messages.yml").read_text(encoding="utf-8"))
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+# Said in both languages at once, to someone whose language is not known.
+BILINGUAL_RESPONSES = {"utter_languages_supported"}
+# French puts the list's label first, capitalised ("Axes de Skywin"): render passes both forms.
+LANGUAGE_SPECIFIC_PLACEHOLDERS = {"list_heading": {"label", "label_cap"}}
+
+
+def placeholders(template: str) -> set:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def french_typography_errors(text: str) -> list:
+    text = re.sub(r"https?://\S+|\{[^}]*\}", "", text)  # URLs and placeholders
+    return [m.group() for m in re.finditer(r"\S[?!:;]", text) if not m.group().startswith(("«", "("))]
+
+
+@pytest.mark.parametrize("key", sorted(MESSAGES))
+def test_every_message_in_both_languages(key):
+    entry = MESSAGES[key]
+    assert set(entry) == {"en", "fr"}, key
+    if isinstance(entry["en"], str):
+        allowed = LANGUAGE_SPECIFIC_PLACEHOLDERS.get(key, set())
+        assert placeholders(entry["en"]) - allowed == placeholders(entry["fr"]) - allowed, key
+        assert not french_typography_errors(entry["fr"]), (key, french_typography_errors(entry["fr"]))
+    else:  # a table of labels
+        assert set(entry["en"]) == set(entry["fr"]), key
+
+
+@pytest.mark.parametrize("name", sorted(DOMAIN["responses"]))
+def test_every_response_in_both_languages(name):
+    variants = DOMAIN["responses"][name]
+    if name in BILINGUAL_RESPONSES:
+        return
+    french = [v for v in variants if v.get("condition") == [{"type": "slot", "name": "language", "value": "fr"}]]
+    default = [v for v in variants if not v.get("condition")]
+    assert len(french) == 1 and len(default) == 1, name
+    assert not french_typography_errors(french[0]["text"]), french_typography_errors(french[0]["text"])
+    assert len(french[0].get("buttons", [])) == len(default[0].get("buttons", []))
+    assert [b["payload"] for b in french[0].get("buttons", [])] == [b["payload"] for b in default[0].get("buttons", [])]
+
+
+def test_the_bilingual_answer_is_in_both_languages():
+    text = DOMAIN["responses"]["utter_languages_supported"][0]["text"]
+    assert "English" in text and "français" in text
