@@ -56,3 +56,11 @@ bench: $(VENV)/.installed  ## the assistant against its anchor: writes docs/benc
 evaluate: $(VENV)/.installed  ## NLU cross-validation per language, and the recommendation cases
 	$(VENV)/bin/python scripts/evaluate_nlu.py
 	$(VENV)/bin/python scripts/evaluate_recommendations.py
+
+.PHONY: purge-conversations unanswered
+
+purge-conversations: $(VENV)/.installed  ## delete conversations older than CONVERSATION_RETENTION_DAYS (90); run daily
+	$(VENV)/bin/python scripts/purge_conversations.py
+
+unanswered: $(VENV)/.installed  ## the questions that ended in fallback or out of scope, most frequent first
+	$(VENV)/bin/python scripts/unanswered.py

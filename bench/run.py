@@ -151,7 +151,8 @@ def percentile(values: List[float], share: float) -> float:
 
 
 def load(servers: Servers, concurrency: int, duration: float) -> Dict[str, float]:
-    """`concurrency` conversations at once, each message sent when the previous answer came."""
+    """`concurrency` conversations at once, each message sent when the previous answer came; each
+    conversation is the 10-message script, then the next one starts (a new sender)."""
     latencies: List[float] = []
     errors = 0
     lock = threading.Lock()
@@ -162,8 +163,9 @@ def load(servers: Servers, concurrency: int, duration: float) -> Dict[str, float
         nonlocal errors
         session = requests.Session()
         turn = 0
-        sender = f"bench-{concurrency}-{worker}-{random.random()}"
         while time.perf_counter() < stop_at:
+            if turn % len(CONVERSATION) == 0:  # a new visitor for each run through the script
+                sender = f"bench-{concurrency}-{worker}-{turn}-{random.random()}"
             text = CONVERSATION[turn % len(CONVERSATION)]
             started = time.perf_counter()
             try:
