@@ -6,7 +6,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test train names lock clean bench evaluate web
+.PHONY: run test train names lock clean bench evaluate web run-scale-out
 
 run: $(VENV)/.installed names train web  ## start the action server, the Rasa server and the chat page
 	scripts/run.sh
@@ -49,6 +49,11 @@ lock:  ## re-resolve requirements.in into requirements.lock (needs the network)
 
 clean:  ## remove the trained model and run-time files (not the venv)
 	rm -rf models var web/dist
+
+N ?= 2
+A ?= 1
+run-scale-out: $(VENV)/.installed names train  ## N Rasa instances (N=2) and A action servers (A=1) sharing PostgreSQL and Redis (docs/deployment.md)
+	$(VENV)/bin/python scripts/scale_out.py --instances $(N) --action-servers $(A)
 
 bench: $(VENV)/.installed  ## the assistant against its anchor: writes docs/benchmarks.md (about 20 min)
 	$(VENV)/bin/python bench/run.py

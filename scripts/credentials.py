@@ -4,12 +4,18 @@ socketio) plus Telegram and Slack, each only when its environment variables are 
 
     .venv/bin/python scripts/credentials.py            # writes var/credentials.yml
     .venv/bin/python scripts/credentials.py --out FILE --base FILE
+    .venv/bin/python scripts/credentials.py --guarded  # REST and socket.io through channels/ (scripts/run.sh)
 
 Rasa refuses a credentials file that names an unset ${VAR}, so the optional channels cannot sit
 in credentials.yml itself. The generated file names the variables (`${TELEGRAM_ACCESS_TOKEN}`)
 rather than their values: Rasa reads them from its environment at start, and no secret is written
 to disk. A channel with only some of its required variables set is an error (exit status 2), with
 the missing ones named. See docs/channels.md.
+
+With --guarded, the base file's `rest:` and `socketio:` sections name the guarded channels instead,
+`channels.rest.GuardedRestInput` and `channels.socketio.GuardedSocketIOInput`, with the same
+options (checked requests, cleaned and capped input, one message of a conversation at a time, an
+answer to every message, the socket.io origin limited to WEB_ORIGIN: see docs/security.md).
 """
 
 import argparse
@@ -72,6 +78,21 @@ CHANNELS = [
 ]
 
 
+# --guarded: the stock channels of the base file and the guarded ones that replace them.
+GUARDED_CHANNELS = {
+    "rest": "channels.rest.GuardedRestInput",
+    "socketio": "channels.socketio.GuardedSocketIOInput",
+}
+
+
+def guard_channels(base_text: str) -> str:
+    """The base file with its top-level `rest:` and `socketio:` keys renamed to the guarded
+    channels' module paths (comments and options kept)."""
+    for stock, guarded in GUARDED_CHANNELS.items():
+        base_text = re.sub(rf"^{stock}:", f"{guarded}:", base_text, flags=re.MULTILINE)
+    return base_text
+
+
 class ConfigurationError(Exception):
     pass
 
@@ -119,9 +140,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", type=Path, default=ROOT / "credentials.yml")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "credentials.yml")
+    parser.add_argument("--guarded", action="store_true",
+                        help="REST and socket.io through channels.rest / channels.socketio (see docs/security.md)")
     args = parser.parse_args(argv)
     try:
-        text, names = build(args.base.read_text(encoding="utf-8"), os.environ)
+        base_text = args.base.read_text(encoding="utf-8")
+        if args.guarded:
+            base_text = guard_channels(base_text)
+        text, names = build(base_text, os.environ)
     except ConfigurationError as error:
         print(f"scripts/credentials.py: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,164 @@
+"""Socket.io channel: Rasa 3.6.21's `SocketIOInput` (same path `/socket.io`, same events and
+credentials: user_message_evt, bot_message_evt, session_persistence, namespace, socketio_path,
+jwt_key, jwt_method, metadata_key) with the connecting page's origin checked and every message
+guarded (`channels.guard`). Plugged in by module path in the credentials
+(`channels.socketio.GuardedSocketIOInput:`; `scripts/credentials.py --guarded` writes it).
+
+Changed from Rasa's:
+- Origin: a browser connection is accepted only from the web page's origin(s): the credential
+  `allowed_origins` (a list, or a string of origins separated by spaces or commas), else the
+  environment variable WEB_ORIGIN, else http://localhost:8080; "*" allows every origin. A
+  connection without an Origin header (not a browser: no page of another site can make it) is
+  accepted, and so is one from the Rasa server's own origin. The check is made when the
+  socket.io connection is opened (the `connect` handler returns False: the client gets a
+  connect_error), not through python-engineio's `cors_allowed_origins`: that would also add an
+  Access-Control-Allow-Origin header to the polling responses, which `rasa run --cors` already
+  adds (Sanic-CORS), and a browser refuses a response with two. (Rasa passes
+  `cors_allowed_origins=[]` for that reason, which turns the origin check off altogether.)
+- every message: the text is cleaned and capped, hand-typed payloads are limited to the bot's own
+  buttons, the messages of a session are handled one at a time, in order, and each gets at least
+  one answer: see `channels.guard`;
+- a message without a session id while `session_persistence` is on is handled in a conversation
+  of its own socket (Rasa drops it silently); an event whose data is not an object is ignored
+  with a log line; metadata sent as a JSON string that does not parse is dropped (Rasa's handler
+  fails on it);
+- a `session_request` with an unusable session id (not a string of 1–128 printable characters)
+  gets a new one; `enter_room` is awaited when it is a coroutine (python-socketio ≥ 5.10).
+
+Importing this module also sets how long Rasa waits for the action server
+(`guard.configure_action_server_timeout`, ACTION_SERVER_TIMEOUT, default 5 s).
+"""
+
+import inspect
+import json
+import logging
+import os
+import re
+import uuid
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Text, Union
+
+import rasa.core.channels.channel
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from channels import guard
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_WEB_ORIGIN = "http://localhost:8080"
+
+guard.configure_action_server_timeout()
+
+
+def parse_origins(value: Union[str, Sequence[str], None]) -> List[str]:
+    """Origins without trailing slashes; from a list or a string separated by spaces or commas."""
+    items = re.split(r"[\s,]+", value) if isinstance(value, str) else list(value or [])
+    return [str(item).strip().rstrip("/") for item in items if str(item).strip()]
+
+
+class GuardedSocketIOInput(SocketIOInput):
+    """Rasa's socket.io channel with an origin check and guarded messages; see the module's docstring."""
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        credentials = credentials or {}
+        channel = super().from_credentials(credentials)
+        origins = credentials.get("allowed_origins") or os.environ.get("WEB_ORIGIN") or DEFAULT_WEB_ORIGIN
+        channel.allowed_origins = parse_origins(origins)
+        return channel
+
+    def __init__(self, *args: Any, allowed_origins: Union[str, Sequence[str], None] = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allowed_origins = parse_origins(allowed_origins or DEFAULT_WEB_ORIGIN)
+        self.guard = guard.MessageGuard()
+        self._app: Any = None
+
+    def origin_allowed(self, origin: Optional[str], environ: Optional[Dict[str, Any]] = None) -> bool:
+        """No Origin (not a browser), an allowed origin, or the Rasa server's own."""
+        if not origin:
+            return True
+        origin = origin.rstrip("/")
+        environ = environ or {}
+        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        return "*" in self.allowed_origins or origin in self.allowed_origins or origin == own
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        # No CORS handling by python-engineio (see the module's docstring); origins are checked on connect.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", inspect.getmodule(self).__name__)
+        self.sio = sio
+
+        @socketio_webhook.listener("before_server_start")
+        async def keep_app(app: Any, _: Any) -> None:
+            self._app = app  # for the conversation's language when an answer must be made up
+
+        @socketio_webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: Text, environ: Dict, auth: Optional[Dict]) -> bool:
+            origin = environ.get("HTTP_ORIGIN")
+            if not self.origin_allowed(origin, environ):
+                logger.warning("Socket.io connection refused from origin %r (allowed: %s).", origin,
+                               " ".join(self.allowed_origins))
+                return False
+            if self.jwt_key:
+                token = auth.get("token") if isinstance(auth, dict) else None
+                payload = None
+                if token:
+                    payload = rasa.core.channels.channel.decode_bearer_token(token, self.jwt_key, self.jwt_algorithm)
+                if not payload:
+                    return False
+            logger.debug("User %s connected to the socket.io endpoint.", sid)
+            return True
+
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: Text) -> None:
+            logger.debug("User %s disconnected from the socket.io endpoint.", sid)
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: Text, data: Any) -> None:
+            data = dict(data) if isinstance(data, dict) else {}
+            if guard.clean_sender(data.get("session_id")) is None:
+                data["session_id"] = uuid.uuid4().hex
+            session_id = str(data["session_id"]).strip()
+            if self.session_persistence:
+                entered = sio.enter_room(sid, session_id, namespace=self.namespace)
+                if inspect.isawaitable(entered):
+                    await entered
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: Text, data: Any) -> None:
+            if not isinstance(data, dict):
+                logger.warning("Socket.io %s event ignored: its data is not an object.", self.user_message_evt)
+                return
+            output_channel = SocketIOOutput(sio, self.bot_message_evt)
+            sender_id = sid
+            if self.session_persistence:
+                sender_id = guard.clean_sender(data.get("session_id"))
+                if sender_id is None:
+                    logger.warning("Socket.io message without a usable session_id: answered in the socket's own conversation.")
+                    sender_id = sid
+            metadata = data.get(self.metadata_key)
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = None
+            if not isinstance(metadata, dict):
+                metadata = None
+            text, info = guard.prepare(data.get("message"))
+            if info:
+                logger.info("Conversation %s: input changed before the NLU: %s", sender_id, info)
+            message = UserMessage(text, output_channel, sender_id, input_channel=self.name(),
+                                  metadata=guard.with_guard_info(metadata, info))
+            # Replies go to the room of the session (or of the socket): every tab of the session sees them.
+            await self.guard.deliver(on_new_message, message, self._app)
+
+        return socketio_webhook

@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Runs the assistant as N Rasa instances and A action servers sharing one PostgreSQL tracker store
+and one Redis lock store (endpoints.scale-out.yml), in the foreground; Ctrl-C stops everything.
+
+    make run-scale-out N=2 A=1                      # or:
+    .venv/bin/python scripts/scale_out.py --instances 2 --action-servers 1
+
+Rasa instance i (0-based) listens on RASA_PORT+i (default 5005, 5006, …) and calls action server
+i mod A, which listens on ACTIONS_PORT+(i mod A) (default 5055, …). Each instance serves REST,
+socket.io, the optional Telegram/Slack channels (scripts/credentials.py) and `GET /health`.
+Put a load balancer in front of the instances (docs/deployment.md). The action servers get
+CONVERSATIONS_DB (for "forget me") built from DB_*; WEB_ORIGIN, when set, is passed to `--cors` and
+to the socket.io channel; ACTIONS_HOST is the action servers' interface (default 127.0.0.1).
+
+PostgreSQL: with DB_HOST set, that server is used (DB_PORT, DB_NAME, DB_USER, DB_PASSWORD too);
+otherwise a local one is started on a free loopback port in a temporary directory (removed at stop,
+with its conversations). Redis likewise: REDIS_HOST (REDIS_PORT, REDIS_PASSWORD) or a local one.
+Logs: var/scale-out/*.log.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.services import PostgresServer, RedisServer, ServiceError, port_open  # noqa: E402
+
+VENV_BIN = ROOT / ".venv" / "bin"
+ENDPOINTS = ROOT / "endpoints.scale-out.yml"
+OUT = ROOT / "var" / "scale-out"
+HEALTH_CHANNEL = "stores.health.HealthInput"
+DB_VARS = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
+REDIS_VARS = ("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD")
+
+
+class Stop(Exception):
+    pass
+
+
+def interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def write_credentials(out: Path, env: Optional[Dict[str, str]] = None) -> Path:
+    """The credentials `make run` uses (scripts/credentials.py --guarded: the guarded REST and
+    socket.io channels, Telegram / Slack when their variables are set), plus the health channel."""
+    command = [sys.executable, str(ROOT / "scripts" / "credentials.py"), "--out", str(out)]
+    result = subprocess.run(command + ["--guarded"], env=env, capture_output=True, text=True)
+    if result.returncode == 2 and "--guarded" in result.stderr:  # a credentials.py without the option
+        result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise Stop(result.stderr.strip() or f"scripts/credentials.py exited with {result.returncode}")
+    text = out.read_text(encoding="utf-8")
+    if HEALTH_CHANNEL not in text:
+        out.write_text(text.rstrip() + f"\n\n{HEALTH_CHANNEL}:\n", encoding="utf-8")
+    return out
+
+
+def conversations_db(env: Dict[str, str]) -> str:
+    """CONVERSATIONS_DB (actions/tracker_db.py: "forget me", purge and report scripts) for DB_*."""
+    from urllib.parse import quote
+
+    return (f"postgresql://{quote(env['DB_USER'], safe='')}:{quote(env['DB_PASSWORD'], safe='')}"
+            f"@{env['DB_HOST']}:{env['DB_PORT']}/{quote(env['DB_NAME'], safe='')}")
+
+
+def services(env: Dict[str, str], started: list) -> Dict[str, str]:
+    """The DB_*/REDIS_* variables: the given servers, or local ones started here (added to `started`)."""
+    values: Dict[str, str] = {}
+    if env.get("DB_HOST"):
+        missing = [v for v in DB_VARS if v not in env]
+        if missing:
+            raise Stop(f"DB_HOST is set: set {', '.join(missing)} too.")
+        print(f"PostgreSQL: {env['DB_HOST']}:{env['DB_PORT']}, database {env['DB_NAME']} (from DB_*).")
+    else:
+        pg = PostgresServer(durable=True)
+        started.append(pg)
+        pg.start()
+        values.update(pg.env())
+        print(f"PostgreSQL: local, 127.0.0.1:{pg.port}, data in {pg.dir} (removed at stop).")
+    if env.get("REDIS_HOST"):
+        values.setdefault("REDIS_PORT", env.get("REDIS_PORT", "6379"))
+        values.setdefault("REDIS_PASSWORD", env.get("REDIS_PASSWORD", ""))
+        print(f"Redis: {env['REDIS_HOST']}:{env.get('REDIS_PORT', '6379')} (from REDIS_*).")
+    else:
+        red = RedisServer()
+        started.append(red)
+        red.start()
+        values.update(red.env())
+        print(f"Redis: local, 127.0.0.1:{red.port}.")
+    return values
+
+
+def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise Stop(f"{log.name}: exited with status {process.returncode}:\n" + tail(log))
+        try:
+            if requests.get(url, timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    raise Stop(f"{url} did not answer within {timeout:.0f} s; see {log}")
+
+
+def tail(log: Path, lines: int = 15) -> str:
+    text = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return "\n".join(text[-lines:])
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", "--instances", type=int, default=2, help="Rasa instances (default 2)")
+    parser.add_argument("-a", "--action-servers", type=int, default=1, help="action servers (default 1)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("RASA_PORT", 5005)),
+                        help="first Rasa port (default $RASA_PORT or 5005)")
+    parser.add_argument("--actions-port", type=int, default=int(os.environ.get("ACTIONS_PORT", 5055)),
+                        help="first action server port (default $ACTIONS_PORT or 5055)")
+    parser.add_argument("--model", default=str(ROOT / "models" / "current.tar.gz"))
+    args = parser.parse_args(argv)
+    if args.instances < 1 or args.action_servers < 1:
+        parser.error("at least one Rasa instance and one action server")
+    rasa_ports = [args.port + i for i in range(args.instances)]
+    action_ports = [args.actions_port + i for i in range(args.action_servers)]
+    busy = [p for p in rasa_ports + action_ports if port_open(p)]
+    if busy:
+        print(f"Ports already in use: {busy}. Choose others, e.g. RASA_PORT=6005 ACTIONS_PORT=6055.",
+              file=sys.stderr)
+        return 2
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)  # also when started in the background (SIGINT ignored)
+    OUT.mkdir(parents=True, exist_ok=True)
+    processes: List[Tuple[str, subprocess.Popen, Path]] = []
+    started_services: list = []
+    status = 0
+    try:
+        values = services(dict(os.environ), started_services)
+        base_env = dict(os.environ, RASA_TELEMETRY_ENABLED=os.environ.get("RASA_TELEMETRY_ENABLED", "false"),
+                        SQLALCHEMY_SILENCE_UBER_WARNING="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT),
+                        **values)
+        base_env.setdefault("CONVERSATIONS_DB", conversations_db(base_env))
+        base_env.pop("RASA_API_TOKEN", None)  # the HTTP API stays off here (scripts/run.sh handles it)
+        creds = write_credentials(OUT / "credentials.yml", base_env)
+        import yaml
+
+        print(f"Channels: {', '.join(yaml.safe_load(creds.read_text()) or {})} ({creds.relative_to(ROOT)}).")
+        cors = base_env.get("WEB_ORIGIN", "").split()
+
+        def launch(name: str, command: List[str], env: Dict[str, str]) -> None:
+            log = OUT / f"{name}.log"
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                                       start_new_session=True)  # Ctrl-C reaches us; we stop them in order
+            processes.append((name, process, log))
+
+        for i, port in enumerate(action_ports):
+            # rasa_sdk binds to $SANIC_HOST: loopback unless ACTIONS_HOST says otherwise (as scripts/run.sh)
+            launch(f"actions-{i + 1}", [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions",
+                                        "--port", str(port)],
+                   dict(base_env, SANIC_HOST=os.environ.get("ACTIONS_HOST", "127.0.0.1")))
+        for i, port in enumerate(rasa_ports):
+            action_url = f"http://127.0.0.1:{action_ports[i % len(action_ports)]}/webhook"
+            launch(f"rasa-{i + 1}", [str(VENV_BIN / "rasa"), "run", "--model", args.model, "--port", str(port),
+                                     "--endpoints", str(ENDPOINTS), "--credentials", str(creds),
+                                     *(["--cors", *cors] if cors else [])],
+                   dict(base_env, ACTION_SERVER_URL=action_url))
+        print(f"Starting {args.action_servers} action server(s) and {args.instances} Rasa instance(s)… "
+              f"(logs: {OUT.relative_to(ROOT)}/*.log)")
+        for (name, process, log), port in zip(processes, action_ports + rasa_ports):
+            wait_ready(f"http://127.0.0.1:{port}/health", process, log)
+            print(f"  {name}: http://localhost:{port}" + (" (REST: /webhooks/rest/webhook, health: /health)"
+                                                          if name.startswith("rasa") else ""))
+        print("Ready. Ctrl-C stops everything.", flush=True)
+        while True:
+            for name, process, log in processes:
+                if process.poll() is not None:
+                    raise Stop(f"{name} exited with status {process.returncode}:\n{tail(log)}")
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nStopping…")
+    except (Stop, ServiceError, subprocess.CalledProcessError) as error:
+        print(f"scale_out: {error}", file=sys.stderr)
+        status = 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for _name, process, _log in reversed(processes):  # Rasa instances first, then action servers
+            if process.poll() is None:
+                process.terminate()
+        for _name, process, _log in reversed(processes):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        for service in reversed(started_services):
+            service.destroy()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
