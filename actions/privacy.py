@@ -21,15 +21,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import recommendation, render, tracker_db
+from actions import render, tracker_db
 from actions.common import language_of
 
 logger = logging.getLogger(__name__)
 
-# "Forget me" while the guided dialogue waits for the activity must not be taken for the answer
-# (the free text of any message is): the form then rejects the message and the rule "forget me
-# during the guided dialogue" runs. (The same as "forget_me" in NOT_AN_ACTIVITY's own list.)
-recommendation.NOT_AN_ACTIVITY.add("forget_me")
 
 _ENGINE = None
 _ENGINE_LOCK = threading.Lock()
@@ -76,6 +72,8 @@ class ActionForgetMe(Action):
 
 def _finish_interrupted() -> None:
     """At the action server's start: finishes the "forget me" clean-ups that a stop interrupted."""
+    if tracker_db.sqlite_file_missing():
+        return  # no conversation stored yet (and do not create the file)
     try:
         database = engine()
         if tracker_db.has_events_table(database):

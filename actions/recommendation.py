@@ -21,7 +21,7 @@ ACTIVITY_REQUESTS = {"recommend_cluster", "describe_activity"}
 NOT_AN_ACTIVITY = {
     *CLUSTER_ATTRIBUTE_BY_INTENT, *POLICY_TOPIC_BY_INTENT, "ask_cluster_info", "compare_clusters", "list_clusters",
     "list_sectors", "ask_list_item", "greet", "goodbye", "thank", "help", "start_over", "stop_form",
-    "skip_question", "inform_organisation_type", "inform_goal",
+    "skip_question", "inform_organisation_type", "inform_goal", "forget_me",
 }
 
 

@@ -49,6 +49,12 @@ def database_url(value: Optional[str] = None) -> str:
     return f"sqlite:///{path if path.is_absolute() else ROOT / path}"
 
 
+def sqlite_file_missing(url: Optional[str] = None) -> bool:
+    """Whether the database is a SQLite file that does not exist (connecting would create it)."""
+    url = database_url(url)
+    return url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists()
+
+
 def engine_for(url: Optional[str] = None) -> sa.engine.Engine:
     url = database_url(url)
     kwargs: dict = {"future": True}

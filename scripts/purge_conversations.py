@@ -45,6 +45,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     url = tracker_db.database_url(args.db)
+    if tracker_db.sqlite_file_missing(url):
+        print(f"No conversations stored yet ({url} does not exist).")
+        return 0
     try:
         engine = tracker_db.engine_for(url)
         if not tracker_db.has_events_table(engine):

@@ -63,10 +63,10 @@ trap stop INT TERM EXIT
 env -u RASA_API_TOKEN SANIC_HOST="${ACTIONS_HOST:-127.0.0.1}" \
   .venv/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" &
 pids+=($!)
-# shellcheck disable=SC2086  # WEB_ORIGIN is a list of origins
+read -ra origins <<< "$WEB_ORIGIN"  # a list of origins; split without globbing ("*" stays "*")
 "${rasa[@]}" run --model models/current.tar.gz --port "$RASA_PORT" \
   --endpoints "$RASA_ENDPOINTS" --credentials var/credentials.yml "$@" \
-  --cors $WEB_ORIGIN &
+  --cors "${origins[@]}" &
 pids+=($!)
 env -u RASA_API_TOKEN .venv/bin/python scripts/serve_web.py --port "$WEB_PORT" \
   --rasa-url "${RASA_URL:-http://localhost:$RASA_PORT}" &

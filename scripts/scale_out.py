@@ -37,7 +37,6 @@ from scripts.services import PostgresServer, RedisServer, ServiceError, port_ope
 VENV_BIN = ROOT / ".venv" / "bin"
 ENDPOINTS = ROOT / "endpoints.scale-out.yml"
 OUT = ROOT / "var" / "scale-out"
-HEALTH_CHANNEL = "stores.health.HealthInput"
 DB_VARS = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
 REDIS_VARS = ("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD")
 
@@ -52,16 +51,12 @@ def interrupt(*_: object) -> None:
 
 def write_credentials(out: Path, env: Optional[Dict[str, str]] = None) -> Path:
     """The credentials `make run` uses (scripts/credentials.py --guarded: the guarded REST and
-    socket.io channels, Telegram / Slack when their variables are set), plus the health channel."""
+    socket.io channels, Telegram / Slack when their variables are set); credentials.yml
+    always has the health channel."""
     command = [sys.executable, str(ROOT / "scripts" / "credentials.py"), "--out", str(out)]
     result = subprocess.run(command + ["--guarded"], env=env, capture_output=True, text=True)
-    if result.returncode == 2 and "--guarded" in result.stderr:  # a credentials.py without the option
-        result = subprocess.run(command, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise Stop(result.stderr.strip() or f"scripts/credentials.py exited with {result.returncode}")
-    text = out.read_text(encoding="utf-8")
-    if HEALTH_CHANNEL not in text:
-        out.write_text(text.rstrip() + f"\n\n{HEALTH_CHANNEL}:\n", encoding="utf-8")
     return out
 
 

@@ -94,8 +94,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--json", action="store_true", help="a JSON list instead of a table")
     args = parser.parse_args(argv)
     try:
-        engine = tracker_db.engine_for(args.db)
-        if not tracker_db.has_events_table(engine):
+        engine = None if tracker_db.sqlite_file_missing(args.db) else tracker_db.engine_for(args.db)
+        if engine is None or not tracker_db.has_events_table(engine):
             questions: List[Question] = []
         else:
             since = time.time() - args.days * 86400 if args.days else None

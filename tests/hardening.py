@@ -176,12 +176,13 @@ class WebSocketChat:
         import websockets
 
         address = self.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-        self.socket = await websockets.connect(address, origin=self.origin, max_size=None)
+        self.socket = await websockets.connect(address, origin=self.origin, max_size=None, close_timeout=1)
         opening = await asyncio.wait_for(self.socket.recv(), 10)
         assert opening.startswith("0"), opening
         await self.socket.send("40")
         connected = await asyncio.wait_for(self.socket.recv(), 10)
-        if not connected.startswith("40"):
+        if not connected.startswith("40"):  # "44{...}": the namespace refused the connection
+            await self.socket.close()
             raise ConnectionRefusedError(connected)
         self.confirmed: "asyncio.Future[str]" = asyncio.get_running_loop().create_future()
         self.reader = asyncio.ensure_future(self._read())

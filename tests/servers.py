@@ -119,13 +119,3 @@ def button_titles(replies: List[dict]) -> List[str]:
 # --- scale-out set-up (tests/test_scale_out.py, tests/test_store_health.py) -------------------
 
 SCALE_OUT_ENDPOINTS = ROOT / "endpoints.scale-out.yml"
-HEALTH_CHANNEL = "stores.health.HealthInput"
-
-
-def credentials_with_health(path: Path, base: Optional[Path] = None) -> Path:
-    """A credentials file: the base one (default credentials.yml) plus the `GET /health` channel."""
-    text = (base or ROOT / "credentials.yml").read_text(encoding="utf-8").rstrip() + "\n"
-    if HEALTH_CHANNEL not in text:
-        text += f"\n{HEALTH_CHANNEL}:\n"
-    path.write_text(text, encoding="utf-8")
-    return path

@@ -277,7 +277,7 @@ def test_long_text_and_long_payloads_reach_the_api_within_its_limits(api_mock, t
 def test_credentials_without_variables_keep_only_the_always_on_channels(tmp_path):
     out = tmp_path / "credentials.yml"
     assert run_credentials_script(out).returncode == 0
-    assert set(yaml.safe_load(out.read_text())) == {"rest", "socketio"}
+    assert set(yaml.safe_load(out.read_text())) == {"rest", "socketio", "stores.health.HealthInput"}
 
 
 def test_credentials_with_telegram_variables_name_them_without_their_values(tmp_path):

@@ -170,6 +170,13 @@ def test_malformed_requests_are_refused_and_no_shared_conversation_is_made(serve
     assert servers.rows("default") == []
 
 
+def test_streamed_answers_are_guarded_too(servers):
+    response = requests.post(f"{servers.url}/webhooks/rest/webhook?stream=true", timeout=30,
+                             json={"sender": new_user("stream"), "message": "<b>what is Skywin?</b>"})
+    messages = [json.loads(line) for line in response.text.splitlines() if line.strip()]
+    assert response.status_code == 200 and "Skywin is the Aerospace" in texts_of(messages)
+
+
 def test_an_oversized_body_is_refused(servers):
     response = servers.post({"sender": new_user(), "message": "x " * 200_000})
     assert response.status_code == 413

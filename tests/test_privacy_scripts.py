@@ -136,6 +136,9 @@ def test_the_database_comes_from_conversations_db(old_and_new, tmp_path):
     assert result.returncode == 0 and "old" not in old_and_new.senders()
     empty = run_script("purge_conversations.py", "--db", str(tmp_path / "none.db"))
     assert empty.returncode == 0 and "No conversations stored yet" in empty.stdout
+    assert not (tmp_path / "none.db").exists()  # not created by looking
+    nothing = run_script("unanswered.py", "--db", str(tmp_path / "none.db"))
+    assert nothing.returncode == 0 and nothing.stdout.strip() == "No unanswered questions."
     bad = run_script("purge_conversations.py", "--days", "-3", "--db", str(old_and_new.path))
     assert bad.returncode == 2
 

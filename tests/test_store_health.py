@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from scripts.services import PostgresServer, RedisServer
-from tests.servers import (MODEL, RASA, ROOT, SCALE_OUT_ENDPOINTS, Servers, credentials_with_health,
+from tests.servers import (MODEL, RASA, ROOT, SCALE_OUT_ENDPOINTS, Servers,
                            ensure_model, environment, free_port)
 
 UP = {"tracker_store": "up", "lock_store": "up"}
@@ -55,7 +55,7 @@ def stack(model, tmp_path_factory):
         # no action server: nothing here runs a custom action
         env = {**pg.env(), **red.env(), "ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}/webhook",
                "STORE_STARTUP_WAIT": "2"}
-        credentials = credentials_with_health(workdir / "credentials.yml")
+        credentials = ROOT / "credentials.yml"
         servers = Servers(workdir, extra_env=env)
         servers.start_rasa(SCALE_OUT_ENDPOINTS, credentials=credentials)
         yield servers, pg, red, env, credentials, workdir
@@ -182,7 +182,7 @@ def test_health_with_the_default_sqlite_setup(model, tmp_path):
     """The embedded default (endpoints like endpoints.yml: SQLite, in-memory lock store)."""
     servers = Servers(tmp_path)
     try:
-        servers.start_rasa(credentials=credentials_with_health(tmp_path / "credentials.yml"))
+        servers.start_rasa(credentials=ROOT / "credentials.yml")
         assert health(servers.url) == (200, UP)
     finally:
         servers.stop()
