@@ -128,7 +128,7 @@ def test_credentials_with_slack_variables(tmp_path):
                                     SLACK_API_URL="http://127.0.0.1:9/api/")
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(out.read_text())
-    assert set(config) == {"rest", "socketio", "channels.slack.FormattedSlackInput"}
+    assert set(config) == {"rest", "socketio", "stores.health.HealthInput", "channels.slack.FormattedSlackInput"}
     assert config["channels.slack.FormattedSlackInput"] == {
         "slack_token": "${SLACK_TOKEN}", "slack_signing_secret": "${SLACK_SIGNING_SECRET}", "api_url": "${SLACK_API_URL}"}
     assert BOT_TOKEN not in out.read_text() and SIGNING_SECRET not in out.read_text()

@@ -274,4 +274,4 @@ def test_guarded_credentials_name_the_guarded_channels_with_the_same_options(tmp
     assert "rest" not in guarded and "socketio" not in guarded
     assert guarded["channels.socketio.GuardedSocketIOInput"] == stock["socketio"]
     assert run_credentials_script(tmp_path / "plain.yml").returncode == 0  # without --guarded: unchanged
-    assert set(yaml.safe_load((tmp_path / "plain.yml").read_text())) == {"rest", "socketio"}
+    assert set(yaml.safe_load((tmp_path / "plain.yml").read_text())) == {"rest", "socketio", "stores.health.HealthInput"}
