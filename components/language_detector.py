@@ -16,12 +16,9 @@ in another language goes to the intent `other_language` (the answer says, in Eng
 which languages the assistant speaks); a bare request for a language to `switch_language`.
 """
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Set, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
@@ -30,9 +27,8 @@ from rasa.shared.nlu.constants import (
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.knowledge_entity_extractor import KNOWLEDGE_ENTITIES, load_entries, name_entries, save_entries
+from components.names import KNOWLEDGE_ENTITIES, NamesComponent
 from kb.language import detect_language, detector, explicit_language_request
 from kb.names import NameEntry, NameMatcher
 
@@ -56,53 +52,22 @@ def _route(message: Message, intent: str) -> None:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
-class LanguageDetector(GraphComponent):
+class LanguageDetector(NamesComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # Build the model when the assistant loads rather than on the first message (~1 s).
         return {"preload_model": True}
 
-    def __init__(
-        self,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        entries: Optional[List[NameEntry]] = None,
-    ) -> None:
-        self._config = config
-        self._model_storage = model_storage
-        self._resource = resource
+    def _build(self, entries: List[NameEntry], vocabulary: Set[str]) -> None:
         # Only the knowledge's names are cut out: answer words ("entreprise") tell the language.
-        self._matcher = NameMatcher([e for e in entries or [] if e.entity in KNOWLEDGE_ENTITIES])
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "LanguageDetector":
-        return cls(config, model_storage, resource)
-
-    def train(self, training_data: TrainingData) -> Resource:
-        entries = name_entries(training_data)
-        save_entries(self._model_storage, self._resource, entries)
         self._matcher = NameMatcher([e for e in entries if e.entity in KNOWLEDGE_ENTITIES])
-        return self._resource
 
     @classmethod
-    def load(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> "LanguageDetector":
-        if config.get("preload_model", True):
+    def load(cls, *args: Any, **kwargs: Any) -> "LanguageDetector":
+        component = super().load(*args, **kwargs)
+        if component._config.get("preload_model", True):
             detector()
-        return cls(config, model_storage, resource, load_entries(model_storage, resource))
+        return component
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -115,5 +80,3 @@ class LanguageDetector(GraphComponent):
                 _route(message, SWITCH_LANGUAGE_INTENT)
         return messages
 
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data

@@ -16,7 +16,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.knowledge_entity_extractor import KNOWLEDGE_ENTITIES, NAME_ENTITIES, load_entries, name_entries, save_entries
+from components.names import KNOWLEDGE_ENTITIES, NAME_ENTITIES, load_entries, name_entries, save_entries
 from kb.names import NameMatcher
 
 # One column per entity named in the message, and one for "names two clusters or more".
@@ -54,7 +54,7 @@ class NamePresenceFeaturizer(SparseFeaturizer, GraphComponent):
         cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
         execution_context: ExecutionContext, **kwargs: Any,
     ) -> "NamePresenceFeaturizer":
-        return cls(config, model_storage, resource, execution_context, load_entries(model_storage, resource))
+        return cls(config, model_storage, resource, execution_context, load_entries(model_storage, resource)[0])
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self.process(training_data.training_examples)

@@ -2,7 +2,6 @@
 version in service."""
 
 import subprocess
-import time
 
 import pytest
 import yaml
