@@ -196,7 +196,7 @@ def comparison(kb: KnowledgeBase, a: Cluster, b: Cluster, language: str) -> Repl
             if items:
                 open_mark = f", {say('among_others', language)}" if items.open else ""
                 lines.append(say("compare_list_count", language, count=f"{len(items.items)}{open_mark}",
-                                 label=items.label.get(language), items="; ".join(i.get(language) for i in items.items)))
+                                 label=items.label.get(language), items=say("separator", language).join(i.get(language) for i in items.items)))
     lines += ["", page_note(kb, language)]
     buttons = [button(say("button_details", language, name=c.name), "ask_cluster_info", cluster=c.id) for c in (a, b)]
     return Reply("\n".join(lines), buttons)
@@ -279,7 +279,7 @@ def recommendation(kb: KnowledgeBase, matches: Sequence[Any], goal: Optional[str
                      type=type_name(kb, cluster.type, language), sector=sector_name(kb, cluster.sector, language))]
         reasons = [_reason(kb, cluster, r, goal, language) for r in match.reasons[:3]]
         if reasons:
-            lines.append(say("recommendation_why", language, reasons="; ".join(reasons)))
+            lines.append(say("recommendation_why", language, reasons=say("separator", language).join(reasons)))
         if cluster.website:
             lines.append(say("recommendation_contact_website", language, url=cluster.website.text.get(language)))
         else:
