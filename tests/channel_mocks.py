@@ -29,13 +29,14 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from aiohttp import web
 
-from tests.servers import ROOT, environment, free_port
+from tests.servers import ROOT, Servers, environment, free_port
 
 # Every variable scripts/credentials.py reads: set empty ("off") unless a test sets it, so that a
 # developer's own TELEGRAM_*/SLACK_* never reach the tests.
@@ -427,3 +428,22 @@ def sign_slack(secret: str, body: bytes, timestamp: Optional[int] = None) -> Tup
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256).hexdigest()
     return stamp, f"v0={digest}"
+
+
+@contextmanager
+def assistant_with_channel(workdir: Path, api: Any, **variables: str) -> Iterator[Servers]:
+    """The action server and a Rasa server whose credentials carry the channel that `variables`
+    switch on (the other channels' variables unset), talking to the mock `api`; all stopped after."""
+    env = {name: "" for name in CHANNEL_VARIABLES}
+    env.update(variables)
+    credentials = workdir / "credentials.yml"
+    result = run_credentials_script(credentials, **env)
+    assert result.returncode == 0, result.stderr
+    servers = Servers(workdir, extra_env=env)
+    try:
+        servers.start_actions()
+        servers.start_rasa(credentials=credentials)
+        yield servers
+    finally:
+        servers.stop()
+        api.stop()

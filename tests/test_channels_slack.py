@@ -24,8 +24,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.formatting import to_slack_mrkdwn
 from channels.slack import FormattedSlackInput, FormattedSlackOutput, slack_message
-from tests.channel_mocks import (CHANNEL_VARIABLES, SlackApiMock, SlackError, buttons_of, check_blocks, paragraph,
-                                 run_credentials_script, section_texts, sign_slack)
+from tests.channel_mocks import (SlackApiMock, SlackError, assistant_with_channel, buttons_of, check_blocks,
+                                 paragraph, run_credentials_script, section_texts, sign_slack)
 from tests.servers import MODEL, Servers, ensure_model
 
 BOT_TOKEN = "xoxb-1111111111-2222222222222-AbCdEfGhIjKlMnOpQrStUvWx"
@@ -217,19 +217,9 @@ def slack(tmp_path_factory):
         ensure_model()
     workdir = tmp_path_factory.mktemp("slack")
     api = SlackApiMock(BOT_TOKEN).start()
-    variables = {name: "" for name in CHANNEL_VARIABLES}
-    variables.update(SLACK_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api.api_url)
-    credentials = workdir / "credentials.yml"
-    result = run_credentials_script(credentials, **variables)
-    assert result.returncode == 0, result.stderr
-    servers = Servers(workdir, extra_env=variables)
-    try:
-        servers.start_actions()
-        servers.start_rasa(credentials=credentials)
+    with assistant_with_channel(workdir, api, SLACK_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                                SLACK_API_URL=api.api_url) as servers:
         yield SlackHarness(api, servers)
-    finally:
-        servers.stop()
-        api.stop()
 
 
 def test_signed_message_gets_a_mrkdwn_answer_with_block_kit_buttons(slack):

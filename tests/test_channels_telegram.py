@@ -24,7 +24,7 @@ from aiogram.utils.exceptions import BadRequest
 from channels.callback_data import MAX_BYTES, CallbackCodec, compact, expand
 from channels.formatting import split_message, to_telegram_html, utf16_length
 from channels.telegram import EXPIRED_BUTTON, SECRET_HEADER, SecureTelegramInput, SecureTelegramOutput
-from tests.channel_mocks import (CHANNEL_VARIABLES, TelegramApiMock, TelegramError, keyboard_of, paragraph,
+from tests.channel_mocks import (TelegramApiMock, TelegramError, assistant_with_channel, keyboard_of, paragraph,
                                  parse_telegram_html, run_credentials_script)
 from tests.servers import MODEL, ROOT, Servers, ensure_model
 
@@ -365,20 +365,10 @@ def telegram(tmp_path_factory):
         ensure_model()
     workdir = tmp_path_factory.mktemp("telegram")
     api = TelegramApiMock(TOKEN, USERNAME).start()
-    variables = {name: "" for name in CHANNEL_VARIABLES}
-    variables.update(TELEGRAM_ACCESS_TOKEN=TOKEN, TELEGRAM_VERIFY=USERNAME, TELEGRAM_WEBHOOK_URL=WEBHOOK_URL,
-                     TELEGRAM_SECRET_TOKEN=SECRET, TELEGRAM_API_SERVER=api.base_url)
-    credentials = workdir / "credentials.yml"
-    result = run_credentials_script(credentials, **variables)
-    assert result.returncode == 0, result.stderr
-    servers = Servers(workdir, extra_env=variables)
-    try:
-        servers.start_actions()
-        servers.start_rasa(credentials=credentials)
+    with assistant_with_channel(workdir, api, TELEGRAM_ACCESS_TOKEN=TOKEN, TELEGRAM_VERIFY=USERNAME,
+                                TELEGRAM_WEBHOOK_URL=WEBHOOK_URL, TELEGRAM_SECRET_TOKEN=SECRET,
+                                TELEGRAM_API_SERVER=api.base_url) as servers:
         yield TelegramHarness(api, servers)
-    finally:
-        servers.stop()
-        api.stop()
 
 
 def texts(sent: List[Dict[str, Any]]) -> str:
