@@ -29,9 +29,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import RASA, environment, free_port  # noqa: E402
+from tests.servers import RASA, RASA_SERVER, environment, free_port  # noqa: E402
 
 CONFIGS = {"assistant": ROOT / "config.yml", "anchor": ROOT / "bench" / "anchor_config.yml"}
+# How each one's Rasa server is started: the assistant as scripts/run.sh does (with runtime/), the
+# anchor as stock `rasa run`.
+SERVER_COMMANDS = {"assistant": RASA_SERVER, "anchor": [RASA]}
 # One conversation of the load: questions, lists, follow-ups, a recommendation, out of scope.
 CONVERSATION = [
     "What is Skywin?", "what are its axes?", "list the clusters of the health sector", "the second one",
@@ -90,7 +93,8 @@ def measure_training(name: str, workdir: Path, result: Result) -> Path:
 
 
 class Servers:
-    def __init__(self, model: Path, workdir: Path) -> None:
+    def __init__(self, name: str, model: Path, workdir: Path) -> None:
+        self.server_command = SERVER_COMMANDS[name]
         self.model, self.workdir = model, workdir
         self.rasa_port, self.actions_port = free_port(), free_port()
         self.processes: List[subprocess.Popen] = []
@@ -112,7 +116,7 @@ class Servers:
         self.processes = [
             subprocess.Popen([RASA, "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT),
-            subprocess.Popen([RASA, "run", "--model", str(self.model), "--port", str(self.rasa_port),
+            subprocess.Popen([*self.server_command, "run", "--model", str(self.model), "--port", str(self.rasa_port),
                               "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")],
                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT),
         ]
@@ -195,9 +199,9 @@ def load(servers: Servers, concurrency: int, duration: float) -> Dict[str, float
     }
 
 
-def measure_serving(model: Path, workdir: Path, result: Result, runs: int, duration: float, levels: List[int]) -> None:
+def measure_serving(name: str, model: Path, workdir: Path, result: Result, runs: int, duration: float, levels: List[int]) -> None:
     for run in range(runs):
-        servers = Servers(model, workdir)
+        servers = Servers(name, model, workdir)
         try:
             result.start_s.append(servers.start())
             time.sleep(2)
@@ -336,7 +340,7 @@ def main() -> int:
             print(f"[{name}] training…", flush=True)
             model = measure_training(name, workdir, result)
             print(f"[{name}] serving…", flush=True)
-            measure_serving(model, workdir, result, args.runs, args.duration, args.levels)
+            measure_serving(name, model, workdir, result, args.runs, args.duration, args.levels)
             print(f"[{name}] accuracy…", flush=True)
             measure_accuracy(name, workdir, result)
             result.recommendation_top1 = top1

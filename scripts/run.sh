@@ -45,14 +45,13 @@ fi
 # when their variables are set.
 .venv/bin/python scripts/credentials.py --guarded
 
-rasa=(.venv/bin/rasa)
+# `python -m runtime` is `rasa` with this assistant's runtime changes (runtime/__init__.py).
+rasa=(.venv/bin/python -m runtime)
 if [ -n "${RASA_API_TOKEN:-}" ]; then
   # The token is added to Rasa's arguments inside Python, so that it never shows in `ps`.
   rasa=(.venv/bin/python -c 'import os, sys
-from rasa.__main__ import main
-sys.argv[0] = "rasa"
-sys.argv += ["--enable-api", "--auth-token", os.environ["RASA_API_TOKEN"]]
-sys.exit(main())')
+from runtime.__main__ import main
+sys.exit(main(["--enable-api", "--auth-token", os.environ["RASA_API_TOKEN"]]))')
 fi
 
 pids=()

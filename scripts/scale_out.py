@@ -166,7 +166,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                    dict(base_env, SANIC_HOST=os.environ.get("ACTIONS_HOST", "127.0.0.1")))
         for i, port in enumerate(rasa_ports):
             action_url = f"http://127.0.0.1:{action_ports[i % len(action_ports)]}/webhook"
-            launch(f"rasa-{i + 1}", [str(VENV_BIN / "rasa"), "run", "--model", args.model, "--port", str(port),
+            launch(f"rasa-{i + 1}", [str(VENV_BIN / "python"), "-m", "runtime", "run", "--model", args.model, "--port", str(port),
                                      "--endpoints", str(ENDPOINTS), "--credentials", str(creds),
                                      *(["--cors", *cors] if cors else [])],
                    dict(base_env, ACTION_SERVER_URL=action_url))

@@ -12,6 +12,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA = str(ROOT / ".venv" / "bin" / "rasa")
+# The Rasa server as scripts/run.sh starts it: `rasa` with the runtime changes of runtime/.
+RASA_SERVER = [str(ROOT / ".venv" / "bin" / "python"), "-m", "runtime"]
 MODEL = ROOT / "models" / "current.tar.gz"
 
 
@@ -82,7 +84,7 @@ class Servers:
             )
         log = self.workdir / "rasa.log"
         process = subprocess.Popen(
-            [RASA, "run", "--model", str(MODEL), "--port", str(self.rasa_port),
+            [*RASA_SERVER, "run", "--model", str(MODEL), "--port", str(self.rasa_port),
              "--endpoints", str(endpoints), "--credentials", str(credentials or ROOT / "credentials.yml"), *extra_args],
             cwd=ROOT, env=environment(**self.extra_env), stdout=log.open("ab"), stderr=subprocess.STDOUT,
         )

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from scripts.services import PostgresServer, RedisServer
-from tests.servers import (MODEL, RASA, ROOT, SCALE_OUT_ENDPOINTS, Servers,
+from tests.servers import (MODEL, RASA_SERVER, ROOT, SCALE_OUT_ENDPOINTS, Servers,
                            ensure_model, environment, free_port)
 
 UP = {"tracker_store": "up", "lock_store": "up"}
@@ -111,7 +111,7 @@ def start_expecting_refusal(endpoints: Path, credentials: Path, env: Dict[str, s
     answered = False
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [RASA, "run", "--model", str(MODEL), "--port", str(port), "--endpoints", str(endpoints),
+            [*RASA_SERVER, "run", "--model", str(MODEL), "--port", str(port), "--endpoints", str(endpoints),
              "--credentials", str(credentials)],
             cwd=ROOT, env=environment(**env), stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

@@ -1,0 +1,79 @@
+"""runtime/: the action server's responses are validated as Rasa validates them, with the schema
+compiled once; `python -m runtime` is Rasa's command line."""
+
+import subprocess
+import sys
+
+import pytest
+from jsonschema import ValidationError, validators
+from rasa.core.actions.action import RemoteAction
+from rasa.utils.endpoints import EndpointConfig
+
+from runtime import action_validation
+from tests.servers import ROOT, environment
+
+VALID = [
+    {},
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "language", "value": "fr", "timestamp": None}],
+     "responses": [{"text": "Bonjour", "buttons": [{"title": "Skywin", "payload": "/ask"}]}]},
+    {"events": [{"event": "active_loop", "name": "recommendation_form"},
+                {"event": "slot", "name": "requested_slot", "value": None},
+                {"event": "followup", "name": "action_listen"},
+                {"event": "bot", "text": "hi", "data": {}, "metadata": {}}],
+     "responses": [{"response": "utter_rephrase"}]},
+]
+INVALID = [
+    {"events": "slot"},
+    {"events": [{"event": "no_such_event"}]},
+    {"events": [{"event": "slot", "value": "fr"}]},  # a slot event without its name
+    {"responses": {"text": "not a list"}},
+    {"events": [{"name": "language"}]},  # no event type
+]
+
+
+@pytest.fixture
+def remote_action():
+    return RemoteAction("action_answer_cluster", EndpointConfig("http://127.0.0.1:1/webhook"))
+
+
+@pytest.mark.parametrize("response", VALID)
+def test_valid_responses_pass_as_with_rasa(remote_action, response):
+    assert action_validation.RASA_VALIDATE(remote_action, response) is True
+    assert action_validation.validate_action_result(remote_action, response) is True
+
+
+@pytest.mark.parametrize("response", INVALID)
+def test_invalid_responses_fail_with_rasas_error(remote_action, response):
+    with pytest.raises(ValidationError) as by_rasa:
+        action_validation.RASA_VALIDATE(remote_action, response)
+    with pytest.raises(ValidationError) as compiled_once:
+        action_validation.validate_action_result(remote_action, response)
+    assert compiled_once.value.message == by_rasa.value.message
+    assert "Failed to validate Action server response" in compiled_once.value.message
+
+
+def test_the_schema_is_checked_once_not_per_response(remote_action, monkeypatch):
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = validators.validator_for(schema)
+    checks = []
+    monkeypatch.setattr(validator_class, "check_schema",
+                        classmethod(lambda cls, s, *a, **k: checks.append(s)))
+    action_validation.response_validator.cache_clear()
+    for response in VALID * 5:
+        action_validation.validate_action_result(remote_action, response)
+    assert checks == [schema]
+    action_validation.response_validator.cache_clear()
+
+
+def test_install_replaces_rasas_method(monkeypatch):
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    action_validation.install()
+    assert RemoteAction._validate_action_result is action_validation.validate_action_result
+
+
+def test_python_m_runtime_is_rasas_command_line():
+    result = subprocess.run([sys.executable, "-m", "runtime", "--version"], cwd=ROOT, env=environment(),
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Rasa Version" in result.stdout and "3.6.21" in result.stdout
