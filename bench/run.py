@@ -139,6 +139,9 @@ class Servers:
     def rss(self) -> Dict[str, float]:
         return {"actions": rss_mb(self.processes[0].pid), "rasa": rss_mb(self.processes[1].pid)}
 
+    def cpu(self) -> Dict[str, float]:
+        return {"actions": cpu_seconds(self.processes[0].pid), "rasa": cpu_seconds(self.processes[1].pid)}
+
     def stop(self) -> None:
         for process in self.processes:
             process.terminate()
@@ -147,6 +150,12 @@ class Servers:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: List[float], share: float) -> float:
@@ -162,6 +171,7 @@ def load(servers: Servers, concurrency: int, duration: float) -> Dict[str, float
     lock = threading.Lock()
     stop_at = time.perf_counter() + duration
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    servers_cpu_before = servers.cpu()
 
     def converse(worker: int) -> None:
         nonlocal errors
@@ -192,10 +202,14 @@ def load(servers: Servers, concurrency: int, duration: float) -> Dict[str, float
     wall = time.perf_counter() - started
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    servers_cpu = {name: seconds - servers_cpu_before[name] for name, seconds in servers.cpu().items()}
+    answered = max(1, len(latencies))
     return {
         "p50_ms": percentile(latencies, 0.50) * 1000, "p95_ms": percentile(latencies, 0.95) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000, "throughput": len(latencies) / wall,
         "errors": errors, "messages": len(latencies), "client_cpu_pct": 100 * cpu / wall,
+        "rasa_cpu_ms_per_message": 1000 * servers_cpu["rasa"] / answered,
+        "actions_cpu_ms_per_message": 1000 * servers_cpu["actions"] / answered,
     }
 
 
@@ -270,6 +284,8 @@ def write_report(results: Dict[str, Result], args: argparse.Namespace, elapsed: 
             (f"Throughput, {level} conversations (msg/s)", a.load[level]["throughput"], b.load[level]["throughput"], "≥ 2.00" if level == 50 else ""),
             (f"Errors, {level} conversations", a.load[level]["errors"], b.load[level]["errors"], ""),
             (f"Load generator CPU, {level} conversations (% of a core)", a.load[level]["client_cpu_pct"], b.load[level]["client_cpu_pct"], ""),
+            (f"Rasa server CPU per message, {level} conversations (ms)", a.load[level]["rasa_cpu_ms_per_message"], b.load[level]["rasa_cpu_ms_per_message"], ""),
+            (f"Action server CPU per message, {level} conversations (ms)", a.load[level]["actions_cpu_ms_per_message"], b.load[level]["actions_cpu_ms_per_message"], ""),
         ]
     rows += [
         ("Intent F1, held-out 20 %", a.intent_f1, b.intent_f1, "≥ 1.00"),

@@ -1,5 +1,6 @@
 """How this assistant runs Rasa's server: `python -m runtime run …` is `rasa run …` with the changes
 below applied first. Each one is measured in docs/benchmarks.md.
 
-- `action_validation`: action server responses are checked against a schema compiled once.
+- `action_validation`: action server responses are checked against a schema compiled once;
+- `event_types`: stored events find their event class through a cache.
 """

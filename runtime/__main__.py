@@ -4,11 +4,12 @@
 import sys
 from typing import List, Optional
 
-from runtime import action_validation
+from runtime import action_validation, event_types
 
 
 def main(extra_args: Optional[List[str]] = None) -> int:
     action_validation.install()
+    event_types.install()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *sys.argv[1:], *(extra_args or [])]

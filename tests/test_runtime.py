@@ -1,5 +1,6 @@
 """runtime/: the action server's responses are validated as Rasa validates them, with the schema
-compiled once; `python -m runtime` is Rasa's command line."""
+compiled once; event classes are found as Rasa finds them, through a cache; `python -m runtime`
+is Rasa's command line with both."""
 
 import subprocess
 import sys
@@ -7,9 +8,11 @@ import sys
 import pytest
 from jsonschema import ValidationError, validators
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import Event, SlotSet, UserUttered
+from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
-from runtime import action_validation
+from runtime import action_validation, event_types
 from tests.servers import ROOT, environment
 
 VALID = [
@@ -70,6 +73,29 @@ def test_install_replaces_rasas_method(monkeypatch):
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
     action_validation.install()
     assert RemoteAction._validate_action_result is action_validation.validate_action_result
+
+
+@pytest.mark.parametrize("event_class", sorted(all_subclasses(Event), key=lambda c: c.__name__), ids=lambda c: c.__name__)
+def test_each_event_type_resolves_to_rasas_class(event_class):
+    name = event_class.type_name
+    assert event_types.resolve_by_type(name) is event_types.RASA_RESOLVE_BY_TYPE(name)
+    assert event_types.resolve_by_type(name) is event_types.RASA_RESOLVE_BY_TYPE(name)  # from the cache
+
+
+def test_unknown_event_types_behave_as_in_rasa():
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        event_types.resolve_by_type("no_such_event")
+    assert event_types.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
+    assert event_types.resolve_by_type("topic") is None
+    assert "no_such_event" not in event_types._classes
+
+
+def test_installed_lookup_rebuilds_events(monkeypatch):
+    monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])  # the staticmethod
+    event_types.install()
+    events = [UserUttered("What is Skywin?", {"name": "ask_cluster_info", "confidence": 0.9}),
+              SlotSet("language", "en")]
+    assert [Event.from_parameters(event.as_dict()) for event in events] == events
 
 
 def test_python_m_runtime_is_rasas_command_line():
