@@ -242,8 +242,11 @@ class SecureTelegramInput(TelegramInput):
                 return response.text("success")
 
             user = update.callback_query.from_user if update.callback_query else message.from_user
-            metadata = {"telegram": {"chat_type": message.chat.type,
-                                     "language_code": getattr(user, "language_code", None)}}
+            language_code = getattr(user, "language_code", None)
+            # "language" is what the web page sends too: the language to use until the user's own
+            # words say otherwise (a French user's /start is greeted in French).
+            metadata = {"language": language_code,
+                        "telegram": {"chat_type": message.chat.type, "language_code": language_code}}
             try:
                 for text in texts:
                     await on_new_message(UserMessage(text, out_channel, str(message.chat.id),

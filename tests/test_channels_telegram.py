@@ -318,12 +318,12 @@ class TelegramHarness:
         headers = {} if secret is None else {SECRET_HEADER: secret}
         return requests.post(self.webhook, json=update, headers=headers, timeout=120)
 
-    def user(self, chat_id: int) -> Dict[str, Any]:
+    def user(self, chat_id: int, language_code: str = "en") -> Dict[str, Any]:
         return {"id": chat_id, "is_bot": False, "first_name": "Amélie", "last_name": "Dupont",
-                "username": f"amelie{chat_id}", "language_code": "en"}
+                "username": f"amelie{chat_id}", "language_code": language_code}
 
-    def message_update(self, chat_id: int, text: str) -> Dict[str, Any]:
-        message = {"message_id": next(self.message_ids), "from": self.user(chat_id),
+    def message_update(self, chat_id: int, text: str, language_code: str = "en") -> Dict[str, Any]:
+        message = {"message_id": next(self.message_ids), "from": self.user(chat_id, language_code),
                    "chat": {"id": chat_id, "first_name": "Amélie", "last_name": "Dupont",
                             "username": f"amelie{chat_id}", "type": "private"},
                    "date": int(time.time()), "text": text}
@@ -336,10 +336,10 @@ class TelegramHarness:
             "id": f"43829{chat_id}{next(self.message_ids)}", "from": self.user(chat_id), "message": bot_message,
             "chat_instance": "-8937712331214623041", "data": data}}
 
-    def say(self, chat_id: int, text: str) -> List[Dict[str, Any]]:
+    def say(self, chat_id: int, text: str, language_code: str = "en") -> List[Dict[str, Any]]:
         """Posts a user message; the sendMessage calls it caused (the webhook answers after them)."""
         mark = self.api.mark()
-        answer = self.post(self.message_update(chat_id, text))
+        answer = self.post(self.message_update(chat_id, text, language_code))
         assert answer.status_code == 200, answer.text
         assert self.api.refused(mark) == []
         return self.api.sent_messages(mark)
@@ -387,6 +387,13 @@ def test_start_greets(telegram):
     sent = telegram.say(700_000_001, "/start")
     assert len(sent) == 1 and sent[0]["chat_id"] == "700000001"
     assert sent[0]["text"].startswith("Hello! I answer questions about Wallonia")
+
+
+def test_start_greets_a_french_speaking_user_in_french_until_they_write_english(telegram):
+    sent = telegram.say(700_000_011, "/start", language_code="fr")
+    assert sent[0]["text"].startswith("Bonjour !")
+    sent = telegram.say(700_000_011, "What is Skywin?", language_code="fr")
+    assert "competitiveness cluster" in "\n".join(m["text"] for m in sent)
 
 
 def test_answer_comes_as_html_with_an_inline_keyboard(telegram):
