@@ -65,6 +65,24 @@ class ValidateRecommendationForm(FormValidationAction):
             return {"activity": None, "activity_vague": True}
         return {"activity": value, "activity_vague": False}
 
+    def validate_organisation_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> Dict[Text, Any]:
+        self._acknowledge_correction("organisation_type", value, dispatcher, tracker)
+        return {"organisation_type": value}
+
+    def validate_goal(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                      domain: DomainDict) -> Dict[Text, Any]:
+        self._acknowledge_correction("goal", value, dispatcher, tracker)
+        return {"goal": value}
+
+    @staticmethod
+    def _acknowledge_correction(slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        """An answer given while another question is pending ("actually we are a research centre")
+        is said back, so that the user sees it was taken."""
+        requested = tracker.get_slot("requested_slot")
+        if value and value != SKIPPED and requested and requested != slot:
+            send(dispatcher, render.answer_noted(slot, value, language_of(tracker)))
+
     async def extract_organisation_type(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:

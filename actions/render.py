@@ -246,6 +246,11 @@ def ask_goal(language: str) -> Reply:
     return Reply(say("ask_goal", language), _choice_buttons("goals", "inform_goal", "goal", language))
 
 
+def answer_noted(slot: str, value: str, language: str) -> Reply:
+    labels = _MESSAGES["organisation_types" if slot == "organisation_type" else "goals"][language]
+    return Reply(say("answer_noted", language, answer=labels.get(value, value)))
+
+
 def _reason(kb: KnowledgeBase, cluster: Cluster, reason: Any, goal: Optional[str], language: str) -> str:
     item = reason.item.get(language)
     if reason.kind == "keyword":

@@ -2,6 +2,7 @@
 
 import pytest
 from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import (
     POLICY_TOPIC_BY_INTENT,
@@ -12,6 +13,7 @@ from actions.actions import (
     ActionListClusters,
     ActionListSectors,
 )
+from actions.recommendation import SKIPPED, ValidateRecommendationForm
 from tests.actions_support import entities_from, payloads, run, text_of, tracker_for
 
 
@@ -173,3 +175,27 @@ def test_answers_follow_the_language_slot(knowledge, matcher):
     messages, _ = ask(matcher, ActionAnswerCluster(), "c'est quoi skywin", "ask_cluster_info", language="fr")
     assert knowledge.cluster("skywin").description.fr in text_of(messages)
     assert "pôle de compétitivité" in text_of(messages)
+
+
+# --- the recommendation form: an answer given out of turn is said back -------------------------
+
+@pytest.mark.parametrize("slot, value, requested, language, expected", [
+    ("organisation_type", "research", "goal", "en", "Noted: Research centre or university lab."),
+    ("organisation_type", "research", "goal", "fr", "C'est noté : Centre de recherche ou labo universitaire."),
+    ("goal", "network", "organisation_type", "en", "Noted: Business network."),
+    ("goal", "network", "activity", "fr", "C'est noté : Réseau d'affaires."),
+])
+def test_an_answer_given_while_another_question_is_pending_is_acknowledged(slot, value, requested, language, expected):
+    tracker = tracker_for("actually…", f"inform_{slot}", slots={"requested_slot": requested, "language": language})
+    dispatcher = CollectingDispatcher()
+    validate = getattr(ValidateRecommendationForm(), f"validate_{slot}")
+    assert validate(value, dispatcher, tracker, {}) == {slot: value}
+    assert text_of(dispatcher.messages) == expected
+
+
+@pytest.mark.parametrize("value, requested", [("research", "organisation_type"), ("research", None), (SKIPPED, "goal")])
+def test_an_answer_to_the_question_asked_is_not_repeated(value, requested):
+    tracker = tracker_for("a research centre", "inform_organisation_type", slots={"requested_slot": requested})
+    dispatcher = CollectingDispatcher()
+    assert ValidateRecommendationForm().validate_organisation_type(value, dispatcher, tracker, {}) == {"organisation_type": value}
+    assert dispatcher.messages == []
