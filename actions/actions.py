@@ -132,7 +132,13 @@ class ActionDescribeListItem(Action):
         knowledge, language = STORE.knowledge, language_of(tracker)
         listed = [c for c in tracker.get_slot("listed_clusters") or [] if knowledge.cluster(c)]
         position = parse_ordinal(tracker.latest_message.get("text") or "")
-        if not listed or position is None:
+        if position is None and not listed:  # nothing to pick from, nor a position: not understood
+            dispatcher.utter_message(response="utter_rephrase")
+            return []
+        if position is None:
+            send(dispatcher, render.Reply(render.say("which_item", language, count=len(listed))))
+            return []
+        if not listed:
             send(dispatcher, render.Reply(render.say("no_list_to_pick", language)))
             return []
         index = len(listed) - 1 if position == LAST else position - 1

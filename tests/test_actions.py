@@ -141,6 +141,15 @@ def test_an_item_out_of_range_or_without_list(matcher):
     assert "Which list" in text_of(messages) and events == []
 
 
+def test_no_position_asks_which_one_or_says_it_did_not_understand(matcher):
+    messages, events = ask(matcher, ActionDescribeListItem(), "ok", "ask_list_item", listed_clusters=["biowin", "wagralim"])
+    assert text_of(messages).startswith("Which one? Say its number in the list (1 to 2)") and events == []
+    messages, events = ask(matcher, ActionDescribeListItem(), "ok", "ask_list_item", listed_clusters=["biowin", "wagralim"], language="fr")
+    assert text_of(messages).startswith("Lequel ? Donnez son numéro dans la liste (de 1 à 2)")
+    messages, events = ask(matcher, ActionDescribeListItem(), "ok", "ask_list_item")
+    assert [m["response"] for m in messages] == ["utter_rephrase"] and events == []
+
+
 def test_compare_two_clusters(knowledge, matcher):
     messages, events = ask(matcher, ActionCompareClusters(), "compare Skywin and MecaTech", "compare_clusters")
     text = text_of(messages)
