@@ -90,10 +90,12 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
     ) -> "TfidfIntentClassifier":
         return cls(config, model_storage, resource)
 
-    def _transformer(self, idf: np.ndarray) -> TfidfTransformer:
-        transformer = TfidfTransformer(sublinear_tf=self._config["sublinear_tf"], norm="l2")
-        transformer.idf_ = idf
-        return transformer
+    def _transformer(self, block: Dict[Text, Any]) -> TfidfTransformer:
+        """The block's tf-idf transformer, built once: setting its idf builds a diagonal matrix."""
+        if block.get("transformer") is None:
+            block["transformer"] = TfidfTransformer(sublinear_tf=self._config["sublinear_tf"], norm="l2")
+            block["transformer"].idf_ = block["idf"]
+        return block["transformer"]
 
     def _matrix(self, messages: List[Message]) -> scipy.sparse.csr_matrix:
         """The messages' features, block by block as in training (a missing block is zeros)."""
@@ -107,7 +109,7 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
             ]
             matrix = scipy.sparse.vstack(rows, format="csr")
             if block["idf"] is not None:
-                matrix = self._transformer(block["idf"]).transform(matrix)
+                matrix = self._transformer(block).transform(matrix)
             columns.append(matrix)
         return scipy.sparse.hstack(columns, format="csr")
 
