@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Dict, List, Sequence
+from typing import Callable, Dict, List, Sequence
 
 import pytest
 import requests
@@ -212,6 +212,18 @@ def report(title: str, counts: Counter, sent: List[Sent], seconds: float) -> Non
           f"lock store: {LOCK_STORE}")
 
 
+def talk_and_audit(cluster, conversations: Dict[str, List[Sent]], talk: Callable[[str], None], workers: int,
+                   group: int, label: str) -> Counter:
+    """Runs `talk` for every conversation, `workers` at once; audits and reports what was stored."""
+    started = time.monotonic()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(talk, conversations))
+    seconds = time.monotonic() - started
+    counts = audit(conversations, read_events(cluster.pg, list(conversations)), group=group)
+    report(label, counts, [s for c in conversations.values() for s in c], seconds)
+    return counts
+
+
 def assert_clean(counts: Counter) -> None:
     problems = {k: counts[k] for k in ("lost", "duplicated", "5xx", "errors", "undelivered", "unanswered",
                                        "mismatched", "misordered", "unexpected") if counts[k]}
@@ -231,12 +243,7 @@ def test_concurrent_conversations_across_instances(cluster):
             for sent in conversations[sender]:
                 send(cluster.urls[sent.instance], session, sender, sent)
 
-    started = time.monotonic()
-    with ThreadPoolExecutor(CONVERSATIONS) as pool:
-        list(pool.map(talk, conversations))
-    seconds = time.monotonic() - started
-    counts = audit(conversations, read_events(cluster.pg, list(conversations)), group=1)
-    report("one after the other", counts, [s for c in conversations.values() for s in c], seconds)
+    counts = talk_and_audit(cluster, conversations, talk, CONVERSATIONS, group=1, label="one after the other")
     assert counts["messages"] == CONVERSATIONS * MESSAGES_EACH
     assert_clean(counts)
 
@@ -273,12 +280,7 @@ def test_simultaneous_pairs_on_both_instances(cluster):
             for session in sessions:
                 session.close()
 
-    started = time.monotonic()
-    with ThreadPoolExecutor(PAIR_CONVERSATIONS) as pool:
-        list(pool.map(talk, conversations))
-    seconds = time.monotonic() - started
-    counts = audit(conversations, read_events(cluster.pg, list(conversations)), group=2)
-    report("pairs at the same moment", counts, [s for c in conversations.values() for s in c], seconds)
+    counts = talk_and_audit(cluster, conversations, talk, PAIR_CONVERSATIONS, group=2, label="pairs at the same moment")
     assert counts["messages"] == PAIR_CONVERSATIONS * PAIRS_EACH * 2
     assert_clean(counts)
 
