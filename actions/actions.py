@@ -1,16 +1,17 @@
 """The custom actions: each reads what the user asked from the tracker, asks the knowledge
 base, and hands the result to render.py."""
 
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import render
+from actions import render, state
 from actions.common import intent_of, language_of, latest_entities, send
 from actions.knowledge import STORE
-from actions.ordinals import LAST, parse_ordinal
+from kb.model import Cluster
+from kb.understand import Reading, Targets, founding_year, premise_corrections, resolve_targets
 
 CLUSTER_ATTRIBUTE_BY_INTENT = {
     "ask_cluster_strategy": "strategy",
@@ -33,6 +34,11 @@ POLICY_TOPIC_BY_INTENT = {
     "ask_eligibility": "eligibility",
     "ask_submit_project": "projects",
 }
+# What action_answer_cluster answers of a cluster (render.cluster_attribute).
+ANSWERED_ATTRIBUTES = {"strategy", "members", "sector", "type", "website", "founded", "french_name", "notes"}
+# For a fact nobody has, the known facts worth giving instead ("how many employees?": its members).
+NEARBY = {"headcount": {"members"}, "budget": {"members"}, "projects_count": {"strategy"}}
+MAX_COMPARED = 5
 # Answers about joining end with where to get in touch: the cluster's website, else the portal.
 JOINING_TOPICS = {"joining", "fees", "eligibility", "projects"}
 # An unknown word this close to a cluster name is taken for a misspelt name, not for chatter.
@@ -45,11 +51,11 @@ def resolve_cluster(tracker: Tracker) -> Tuple[Optional[str], Optional[str]]:
     """(cluster id, unknown name): the cluster named in the message, else the one talked about,
     unless the message names something that looks like a cluster nobody knows."""
     knowledge = STORE.knowledge
-    named = [c for c in latest_entities(tracker, "cluster") if knowledge.cluster(c)]
+    named = named_clusters(tracker)
     if named:
         return named[0], None
     unknown = next(iter(latest_entities(tracker, "unknown_name")), None)
-    current = tracker.get_slot("cluster")
+    current = state.focus(tracker)
     if unknown:
         closest = STORE.matcher.closest(unknown, limit=1)
         looks_like_a_name = bool(closest) and closest[0][1] >= NAME_LIKE_SCORE
@@ -59,29 +65,127 @@ def resolve_cluster(tracker: Tracker) -> Tuple[Optional[str], Optional[str]]:
     return (current if current and knowledge.cluster(current) else None), None
 
 
+def named_clusters(tracker: Tracker) -> List[str]:
+    return [c for c in latest_entities(tracker, "cluster") if STORE.knowledge.cluster(c)]
+
+
+def _targets(tracker: Tracker, reading: Reading) -> Targets:
+    """The clusters the message means: named, or pointed at among those last shown."""
+    knowledge = STORE.knowledge
+    shown = state.shown_clusters(tracker)
+    text = tracker.latest_message.get("text") or ""
+    filters = {
+        "sector": next((s for s in latest_entities(tracker, "sector") if knowledge.sector(s)), None),
+        "cluster_type": next((t for t in latest_entities(tracker, "cluster_type") if knowledge.cluster_type(t)), None),
+    }
+    matches = [c for c in shown if STORE.understanding.mentions(knowledge.cluster(c), text)] if shown else None
+    return resolve_targets(reading, named_clusters(tracker), shown, state.focus(tracker), state.position_of(tracker),
+                           knowledge, filters, matches)
+
+
+def _attributes(tracker: Tracker, reading: Reading, cluster: Cluster) -> List[str]:
+    """What is asked of a cluster: the attributes the words name, in order, else the intent's,
+    else the cluster's list whose words the question uses; none for "what is X"."""
+    asked = list(reading.attributes)
+    by_intent = CLUSTER_ATTRIBUTE_BY_INTENT.get(intent_of(tracker))
+    if by_intent and by_intent not in asked:
+        asked.insert(0, by_intent)
+    if reading.order and "founded" not in asked:
+        asked.append("founded")
+    if not asked:
+        text = tracker.latest_message.get("text") or ""
+        lists = STORE.understanding.matching_lists(cluster, text, ignore=[cluster.name, *cluster.aliases])
+        if lists:  # "members" answers both the members and the scope
+            asked.append("strategy" if lists[0] == "strategy" else "members")
+    return [a for a in asked if a in ANSWERED_ATTRIBUTES]
+
+
+def _answer_one(cluster: Cluster, attributes: Sequence[str], unknown_facts: Sequence[str], language: str) -> List[render.Reply]:
+    knowledge, understanding = STORE.knowledge, STORE.understanding
+    replies = []
+    for fact in unknown_facts:
+        known = [n for n in cluster.notes if fact in understanding.read(n.text.en).unknown_facts]
+        if known:  # a later source does give it (Eco-building's head office)
+            replies.append(render.Reply("\n".join(render.fact_text(n, language) for n in known)))
+        else:
+            nearby = [n for n in cluster.notes if set(understanding.read(n.text.en).attributes) & NEARBY.get(fact, set())]
+            replies.append(render.unknown_fact(knowledge, cluster, fact, language, nearby))
+    for attribute in attributes:
+        notes = [n for n in cluster.notes if attribute in understanding.read(n.text.en).attributes] if attribute == "members" else ()
+        replies.append(render.cluster_attribute(knowledge, cluster, attribute, language, notes))
+    if not replies:
+        replies.append(render.cluster_overview(knowledge, cluster, language))
+    return replies
+
+
 class ActionAnswerCluster(Action):
-    """What is X, and one attribute of X (strategy, members, sector, type, website, founded)."""
+    """Questions about clusters: what one is, its attributes (several at once, of several clusters),
+    facts nobody has, and follow-ups that point at the clusters last shown: a position, the other
+    one, both or all, a filter ("which of those are poles?"), the oldest. Wrong premises are
+    corrected first."""
 
     def name(self) -> Text:
         return "action_answer_cluster"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         knowledge, language = STORE.knowledge, language_of(tracker)
-        cluster_id, unknown = resolve_cluster(tracker)
-        if unknown:
-            closest = [c for c, score in STORE.matcher.closest(unknown) if score >= SUGGESTION_MIN_SCORE]
-            send(dispatcher, render.unknown_cluster(knowledge, unknown, closest, language))
-            return []
-        if cluster_id is None:
-            send(dispatcher, render.ask_which_cluster(knowledge, language))
-            return []
-        cluster = knowledge.cluster(cluster_id)
-        attribute = CLUSTER_ATTRIBUTE_BY_INTENT.get(intent_of(tracker))
-        if attribute is None:
-            send(dispatcher, render.cluster_overview(knowledge, cluster, language))
+        reading = state.reading_of(tracker)
+        targets = _targets(tracker, reading)
+        if targets.how in ("none", "focus") and not reading.references and state.position_of(tracker) is None:
+            cluster_id, unknown = resolve_cluster(tracker)
+            if unknown:
+                closest = [c for c, score in STORE.matcher.closest(unknown) if score >= SUGGESTION_MIN_SCORE]
+                send(dispatcher, render.unknown_cluster(knowledge, unknown, closest, language))
+                return []
+        if targets.how == "none":
+            return self._nothing_to_answer(dispatcher, tracker, reading, language)
+        lead = self._corrections(tracker, targets)
+        if targets.how == "order":
+            reply = render.ordering(knowledge, targets.clusters, targets.undated, reading.order, language, founding_year)
+            send(dispatcher, render.joined([reply], lead))
+            return state.shown(targets.clusters + targets.undated) if targets.clusters else []
+        if targets.how == "filter" and not (reading.attributes or reading.unknown_facts):
+            send(dispatcher, render.joined([render.filtered(knowledge, targets.clusters, state.shown_clusters(tracker), language)], lead))
+            return state.shown(targets.clusters) if targets.clusters else []
+        clusters = [knowledge.cluster(c) for c in targets.clusters]
+        if len(clusters) > 1 and not (reading.attributes or reading.unknown_facts or CLUSTER_ATTRIBUTE_BY_INTENT.get(intent_of(tracker))):
+            send(dispatcher, render.joined([render.group(knowledge, clusters, language)], lead))
+            return state.shown(targets.clusters)
+        replies = [r for c in clusters for r in _answer_one(c, _attributes(tracker, reading, c), reading.unknown_facts, language)]
+        send(dispatcher, render.joined(replies, lead))
+        if len(clusters) == 1:
+            return state.focused(clusters[0].id, tracker)
+        return state.shown(targets.clusters)
+
+    @staticmethod
+    def _corrections(tracker: Tracker, targets: Targets) -> str:
+        knowledge = STORE.knowledge
+        named = named_clusters(tracker)
+        types = [t for t in latest_entities(tracker, "cluster_type") if knowledge.cluster_type(t)]
+        sectors = [s for s in latest_entities(tracker, "sector") if knowledge.sector(s)]
+        if targets.how == "filter":  # "which of those are poles" filters, it claims nothing
+            types, sectors = [], []
+        found = premise_corrections(tracker.latest_message.get("text") or "", named, types, sectors, knowledge)
+        return render.corrections(knowledge, found, language_of(tracker))
+
+    @staticmethod
+    def _nothing_to_answer(dispatcher: CollectingDispatcher, tracker: Tracker, reading: Reading, language: str) -> List[EventType]:
+        knowledge = STORE.knowledge
+        shown = state.shown_clusters(tracker)
+        position = state.position_of(tracker)
+        if reading.unknown_facts:
+            send(dispatcher, render.joined([render.unknown_fact(knowledge, None, f, language) for f in reading.unknown_facts]))
+        elif position is not None and shown:
+            send(dispatcher, render.Reply(render.say("item_out_of_range", language, count=len(shown))))
+        elif position is not None:
+            send(dispatcher, render.Reply(render.say("no_list_to_pick", language)))
+        elif intent_of(tracker) == "ask_list_item" and shown:
+            send(dispatcher, render.Reply(render.say("which_item", language, count=len(shown))))
+        elif intent_of(tracker) == "ask_list_item":
+            dispatcher.utter_message(response="utter_rephrase")
         else:
-            send(dispatcher, render.cluster_attribute(knowledge, cluster, attribute, language))
-        return [SlotSet("cluster", cluster_id)]
+            send(dispatcher, render.ask_which_cluster(knowledge, language))
+        return []
 
 
 class ActionListClusters(Action):
@@ -110,7 +214,7 @@ class ActionListClusters(Action):
             heading = render.say("list_all", language, count=len(clusters))
         by_sector = sector is None
         send(dispatcher, render.cluster_list(knowledge, clusters, heading, language, by_sector=by_sector))
-        return [SlotSet("listed_clusters", [c.id for c in clusters])]
+        return state.shown([c.id for c in clusters], state.focus(tracker))
 
 
 class ActionListSectors(Action):
@@ -122,50 +226,27 @@ class ActionListSectors(Action):
         return []
 
 
-class ActionDescribeListItem(Action):
-    """"Tell me more about the second one", after a list."""
-
-    def name(self) -> Text:
-        return "action_describe_list_item"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        knowledge, language = STORE.knowledge, language_of(tracker)
-        listed = [c for c in tracker.get_slot("listed_clusters") or [] if knowledge.cluster(c)]
-        position = parse_ordinal(tracker.latest_message.get("text") or "")
-        if position is None and not listed:  # nothing to pick from, nor a position: not understood
-            dispatcher.utter_message(response="utter_rephrase")
-            return []
-        if position is None:
-            send(dispatcher, render.Reply(render.say("which_item", language, count=len(listed))))
-            return []
-        if not listed:
-            send(dispatcher, render.Reply(render.say("no_list_to_pick", language)))
-            return []
-        index = len(listed) - 1 if position == LAST else position - 1
-        if not 0 <= index < len(listed):
-            send(dispatcher, render.Reply(render.say("item_out_of_range", language, count=len(listed))))
-            return []
-        cluster = knowledge.cluster(listed[index])
-        send(dispatcher, render.cluster_overview(knowledge, cluster, language))
-        return [SlotSet("cluster", cluster.id)]
-
-
 class ActionCompareClusters(Action):
+    """Two clusters or more, named, or the one in focus and another, or the clusters last shown."""
+
     def name(self) -> Text:
         return "action_compare_clusters"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         knowledge, language = STORE.knowledge, language_of(tracker)
-        named = [c for c in latest_entities(tracker, "cluster") if knowledge.cluster(c)]
-        current = tracker.get_slot("cluster")
+        named = named_clusters(tracker)
+        current = state.focus(tracker)
+        shown = state.shown_clusters(tracker)
         if len(named) == 1 and current and current != named[0] and knowledge.cluster(current):
             named = [current, named[0]]  # "compare it with MecaTech"
+        elif not named and 2 <= len(shown) <= MAX_COMPARED:
+            named = shown  # "compare them"
         if len(named) < 2:
             send(dispatcher, render.Reply(render.say("compare_need_two", language)))
             return []
-        first, second = knowledge.cluster(named[0]), knowledge.cluster(named[1])
-        send(dispatcher, render.comparison(knowledge, first, second, language))
-        return [SlotSet("cluster", second.id)]
+        clusters = [knowledge.cluster(c) for c in named]
+        send(dispatcher, render.comparison(knowledge, clusters, language))
+        return state.shown(named)
 
 
 class ActionAnswerPolicy(Action):
@@ -184,5 +265,5 @@ class ActionAnswerPolicy(Action):
             reply = render.joining(knowledge, reply, knowledge.cluster(cluster_id) if cluster_id else None, language)
         send(dispatcher, reply)
         if topic.clusters:
-            return [SlotSet("listed_clusters", list(topic.clusters))]
+            return state.shown(list(topic.clusters))
         return []

@@ -8,7 +8,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import render
+from actions import render, state
 from actions.actions import CLUSTER_ATTRIBUTE_BY_INTENT, POLICY_TOPIC_BY_INTENT
 from actions.common import intent_of, language_of, send
 from actions.knowledge import STORE
@@ -150,4 +150,4 @@ class ActionRecommendClusters(Action):
         result = STORE.ranker.rank(_answer(tracker, "activity") or "", _answer(tracker, "organisation_type"), goal)
         send(dispatcher, render.recommendation(knowledge, result.matches, goal, language))
         ranked = [m.cluster_id for m in result.matches]
-        return [SlotSet("listed_clusters", ranked), SlotSet("cluster", ranked[0])] if ranked else []
+        return state.shown(ranked, ranked[0]) if ranked else []

@@ -44,7 +44,7 @@ def fact_note(fact: Fact, language: str) -> str:
     return note
 
 
-def _fact_text(fact: Fact, language: str) -> str:
+def fact_text(fact: Fact, language: str) -> str:
     return " ".join(part for part in (fact.text.get(language), fact_note(fact, language)) if part)
 
 
@@ -103,9 +103,12 @@ def _not_known(kb: KnowledgeBase, cluster: Cluster, attribute: str, language: st
     return say("not_known", language, what=what, name=cluster.name, portal=kb.sources.portal)
 
 
-def cluster_attribute(kb: KnowledgeBase, cluster: Cluster, attribute: str, language: str) -> Reply:
-    """One attribute of a cluster: strategy, members, sector, type, website or founded."""
+def cluster_attribute(kb: KnowledgeBase, cluster: Cluster, attribute: str, language: str,
+                      notes: Sequence[Fact] = ()) -> Reply:
+    """One attribute of a cluster: strategy, members, sector, type, website, founded, french_name
+    or notes; `notes` are the cluster's later facts that speak of it (a member count)."""
     buttons = [button(say("button_details", language, name=cluster.name), "ask_cluster_info", cluster=cluster.id)]
+    extra = [fact_text(note, language) for note in notes]
     if attribute == "strategy":
         if cluster.strategy:
             text = f"{item_list(kb, cluster.strategy, cluster.name, language)}\n\n{page_note(kb, language)}"
@@ -115,10 +118,10 @@ def cluster_attribute(kb: KnowledgeBase, cluster: Cluster, attribute: str, langu
         return Reply(text, buttons)
     if attribute == "members":
         lists = [item_list(kb, l, cluster.name, language) for l in (cluster.members, cluster.scope) if l]
-        if not lists:
+        if not lists and not extra:
             text = f"{_not_known(kb, cluster, 'members', language)}\n\n{cluster.description.get(language)}"
         else:
-            text = "\n\n".join(lists + [page_note(kb, language)])
+            text = "\n\n".join(extra + lists + ([page_note(kb, language)] if lists else []))
         return Reply(text, buttons)
     if attribute == "sector":
         others = [c.name for c in kb.clusters_of(sector=cluster.sector) if c.id != cluster.id]
@@ -130,15 +133,19 @@ def cluster_attribute(kb: KnowledgeBase, cluster: Cluster, attribute: str, langu
         cluster_type = kb.cluster_type(cluster.type)
         text = say("type_answer", language, name=cluster.name, type=cluster_type.name.get(language))
         parts = [text, cluster_type.definition.get(language), page_note(kb, language)]
-        parts += [_fact_text(note, language) for note in cluster_type.notes]
+        parts += [fact_text(note, language) for note in cluster_type.notes]
         return Reply("\n\n".join(parts), buttons)
-    if attribute in ("website", "founded"):
+    if attribute in ("website", "founded", "french_name"):
         fact = getattr(cluster, attribute)
         if fact is None:
             return Reply(_not_known(kb, cluster, attribute, language), buttons)
-        line = "website_line" if attribute == "website" else "founded_line"
+        line = {"website": "website_line", "founded": "founded_line", "french_name": "french_name_line"}[attribute]
         text = say(line, language, url=fact.text.get(language), value=fact.text.get(language), source=fact_note(fact, language))
         return Reply(text, buttons)
+    if attribute == "notes":
+        if not cluster.notes:
+            return Reply(cluster_overview(kb, cluster, language).text, buttons)
+        return Reply("\n".join([say("notes_heading", language)] + [f"- {fact_text(n, language)}" for n in cluster.notes]), buttons)
     raise ValueError(f"unknown cluster attribute {attribute!r}")
 
 
@@ -177,19 +184,22 @@ def sectors(kb: KnowledgeBase, language: str) -> Reply:
     return Reply(text, buttons)
 
 
-def comparison(kb: KnowledgeBase, a: Cluster, b: Cluster, language: str) -> Reply:
-    lines = [say("compare_heading", language, a=a.name, b=b.name)]
-    if a.type == b.type:
-        lines.append(say("compare_type_same", language, types=type_name(kb, a.type, language, plural=True)))
+def comparison(kb: KnowledgeBase, clusters: Sequence[Cluster], language: str) -> Reply:
+    """Two clusters or more side by side: types, sectors, then each one's summary and lists."""
+    names = _join([c.name for c in clusters], language)
+    lines = [say("compare_heading", language, names=names)]
+    types, sectors = {c.type for c in clusters}, {c.sector for c in clusters}
+    if len(types) == 1:
+        lines.append(say("compare_type_same", language, types=type_name(kb, clusters[0].type, language, plural=True)))
     else:
-        lines.append(say("compare_type_differ", language, a=a.name, b=b.name,
-                         type_a=type_name(kb, a.type, language), type_b=type_name(kb, b.type, language)))
-    if a.sector == b.sector:
-        lines.append(say("compare_sector_same", language, sector=sector_name(kb, a.sector, language)))
+        lines.append(say("separator", language).join(
+            say("compare_type_of", language, name=c.name, type=type_name(kb, c.type, language)) for c in clusters))
+    if len(sectors) == 1:
+        lines.append(say("compare_sector_same", language, sector=sector_name(kb, clusters[0].sector, language)))
     else:
-        lines.append(say("compare_sector_differ", language, a=a.name, b=b.name,
-                         sector_a=sector_name(kb, a.sector, language), sector_b=sector_name(kb, b.sector, language)))
-    for cluster in (a, b):
+        lines.append(say("separator", language).join(
+            say("compare_sector_of", language, name=c.name, sector=sector_name(kb, c.sector, language)) for c in clusters))
+    for cluster in clusters:
         lines.append("")
         lines.append(f"**{cluster.name}** — {cluster.summary.get(language)}")
         for items in (cluster.strategy, cluster.members):
@@ -198,13 +208,13 @@ def comparison(kb: KnowledgeBase, a: Cluster, b: Cluster, language: str) -> Repl
                 lines.append(say("compare_list_count", language, count=f"{len(items.items)}{open_mark}",
                                  label=items.label.get(language), items=say("separator", language).join(i.get(language) for i in items.items)))
     lines += ["", page_note(kb, language)]
-    buttons = [button(say("button_details", language, name=c.name), "ask_cluster_info", cluster=c.id) for c in (a, b)]
+    buttons = [button(say("button_details", language, name=c.name), "ask_cluster_info", cluster=c.id) for c in clusters]
     return Reply("\n".join(lines), buttons)
 
 
 def topic(kb: KnowledgeBase, topic: Topic, language: str) -> Reply:
     parts = [f"**{topic.title.get(language)}**"]
-    parts += [_fact_text(p, language) for p in topic.paragraphs]
+    parts += [fact_text(p, language) for p in topic.paragraphs]
     if topic.list:
         open_mark = f" ({say('among_others', language)})" if topic.list.open else ""
         source = fact_note(Fact(topic.list.label, topic.list.source, topic.list.as_of), language)
@@ -304,3 +314,86 @@ def joining(kb: KnowledgeBase, topic_reply: Reply, cluster: Optional[Cluster], l
     else:
         contact = say("contact_portal", language, portal=kb.sources.portal)
     return Reply(f"{topic_reply.text}\n\n{contact}", topic_reply.buttons)
+
+
+def of_name(name: str, language: str) -> str:
+    """"of X" in French: "de Skywin", "d'Infopole"."""
+    if language != "fr":
+        return name
+    return f"d'{name}" if name[:1].casefold() in "aeiouyéèêàâîïôûh" else f"de {name}"
+
+
+def unknown_fact(kb: KnowledgeBase, cluster: Optional[Cluster], fact: str, language: str,
+                 nearby: Sequence[Fact] = ()) -> Reply:
+    """A fact the sources give for no cluster: said to be unknown, with what is known nearby and
+    where to look (the cluster's website, else the portal). Never a figure."""
+    what = _MESSAGES["unknown_fact_names"][language][fact]
+    if cluster is None:
+        lines = [say("unknown_fact_general", language, what=what)]
+        return Reply("\n\n".join(lines + [say("current_details", language, url=kb.sources.portal)]))
+    lines = [say("unknown_fact", language, what=what, name=cluster.name, of_name=of_name(cluster.name, language))]
+    known = " ".join([cluster.summary.get(language)] + [fact_text(f, language) for f in nearby])
+    lines.append(say("what_is_known", language, facts=known))
+    url = cluster.website.text.get(language) if cluster.website else kb.sources.portal
+    lines.append(say("current_details", language, url=url))
+    return Reply("\n\n".join(lines), [button(say("button_details", language, name=cluster.name), "ask_cluster_info", cluster=cluster.id)])
+
+
+def ordering(kb: KnowledgeBase, ordered: Sequence[str], undated: Sequence[str], order: str, language: str,
+             year_of: Any) -> Reply:
+    """Clusters by founding date (`ordered`, already sorted), and those whose date nobody gives."""
+    undated_names = _join([kb.cluster(c).name for c in undated], language)
+    if not ordered:
+        return Reply(say("order_none", language, names=undated_names))
+    first = kb.cluster(ordered[0])
+    lines = [say(f"order_{order}", language, name=first.name, year=year_of(first))]
+    lines += [say("order_line", language, rank=i, name=kb.cluster(c).name, founded=fact_text(kb.cluster(c).founded, language))
+              for i, c in enumerate(ordered, 1)]
+    if undated:
+        lines.append(say("order_undated", language, names=undated_names))
+    buttons = [button(say("button_details", language, name=kb.cluster(c).name), "ask_cluster_info", cluster=c) for c in ordered]
+    return Reply("\n".join(lines), buttons)
+
+
+def filtered(kb: KnowledgeBase, matching: Sequence[str], shown: Sequence[str], language: str) -> Reply:
+    """The clusters last shown that match a filter ("which of those are poles?")."""
+    if not matching:
+        return Reply(say("filter_none", language, names=_join([kb.cluster(c).name for c in shown], language)))
+    clusters = [kb.cluster(c) for c in matching]
+    return cluster_list(kb, clusters, say("filter_heading", language, count=len(clusters)), language)
+
+
+def group(kb: KnowledgeBase, clusters: Sequence[Cluster], language: str) -> Reply:
+    """Several clusters at once, a line each ("tell me about both")."""
+    lines = [say("group_item", language, name=c.name, type=type_name(kb, c.type, language),
+                 sector=sector_name(kb, c.sector, language), summary=c.summary.get(language)) for c in clusters]
+    buttons = [button(say("button_details", language, name=c.name), "ask_cluster_info", cluster=c.id) for c in clusters]
+    return Reply("\n\n".join(lines + [page_note(kb, language)]), buttons)
+
+
+def corrections(kb: KnowledgeBase, found: Sequence[Any], language: str) -> str:
+    """The wrong premises of a question, corrected (kb.understand.premise_corrections)."""
+    lines = []
+    for correction in found:
+        name = kb.cluster(correction.cluster).name if correction.cluster else ""
+        if correction.kind == "type":
+            lines.append(say("correction_type", language, name=name, actual=type_name(kb, correction.actual, language),
+                             claimed=type_name(kb, correction.claimed, language)))
+        elif correction.kind == "sector":
+            lines.append(say("correction_sector", language, name=name, actual=sector_name(kb, correction.actual, language),
+                             claimed=sector_name(kb, correction.claimed, language)))
+        elif correction.kind == "year":
+            lines.append(say("correction_year", language, name=name, actual=correction.actual, claimed=correction.claimed))
+        else:
+            lines.append(say("correction_count", language, actual=correction.actual, claimed=correction.claimed,
+                             types=type_name(kb, correction.cluster_type, language, plural=True)))
+    return "\n".join(lines)
+
+
+def joined(replies: Sequence[Reply], lead: str = "") -> Reply:
+    """Several answers as one reply (a question in several parts), after an optional lead line."""
+    texts = ([lead] if lead else []) + [r.text for r in replies]
+    buttons: List[Dict[str, str]] = []
+    for reply in replies:
+        buttons += [b for b in reply.buttons if b not in buttons]
+    return Reply("\n\n".join(texts), buttons)

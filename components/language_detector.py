@@ -28,7 +28,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from components.names import KNOWLEDGE_ENTITIES, NamesComponent
+from components.names import KNOWLEDGE_ENTITIES, NamesComponent, route
 from kb.language import detect_language, detector, explicit_language_request
 from kb.names import NameEntry, NameMatcher
 
@@ -43,12 +43,6 @@ WEAK_INTENTS = {None, "nlu_fallback", "out_of_scope", "greet", "help", "thank", 
 
 def _classified_as(message: Message) -> Optional[str]:
     return (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-
-
-def _route(message: Message, intent: str) -> None:
-    """Sets the intent, as a rule-based classifier would (certain, alone in the ranking)."""
-    message.set(INTENT, {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
-    message.set(INTENT_RANKING_KEY, [{INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}], add_to_output=True)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
@@ -75,8 +69,8 @@ class LanguageDetector(NamesComponent):
             detected, requested = detect_language(text, self._matcher), explicit_language_request(text)
             message.set(LANGUAGE, {"detected": detected, "requested": requested}, add_to_output=True)
             if detected == OTHER:
-                _route(message, OTHER_LANGUAGE_INTENT)
+                route(message, OTHER_LANGUAGE_INTENT)
             elif requested and _classified_as(message) in WEAK_INTENTS:
-                _route(message, SWITCH_LANGUAGE_INTENT)
+                route(message, SWITCH_LANGUAGE_INTENT)
         return messages
 

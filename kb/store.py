@@ -11,6 +11,7 @@ from kb.loader import DEFAULT_KNOWLEDGE_DIR, KnowledgeError, load_knowledge
 from kb.model import KnowledgeBase
 from kb.names import NameMatcher, entries_from_knowledge
 from kb.recommend import ClusterRanker
+from kb.understand import Understanding, load_understanding
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class KnowledgeStore:
         self._knowledge = load_knowledge(self.directory)
         self._matcher = NameMatcher(entries_from_knowledge(self._knowledge))
         self._ranker = ClusterRanker(self._knowledge)
+        self._understanding = load_understanding(self.directory)
         self._checked_at = time.monotonic()
         self.last_error: Optional[KnowledgeError] = None
 
@@ -50,6 +52,11 @@ class KnowledgeStore:
         self._reload_if_changed()
         return self._ranker
 
+    @property
+    def understanding(self) -> Understanding:
+        self._reload_if_changed()
+        return self._understanding
+
     def _reload_if_changed(self) -> None:
         now = time.monotonic()
         if now - self._checked_at < self.check_every:
@@ -62,11 +69,13 @@ class KnowledgeStore:
             self._signature = signature
             try:
                 knowledge = load_knowledge(self.directory)
+                understanding = load_understanding(self.directory)
             except KnowledgeError as error:
                 self.last_error = error
                 logger.error("Knowledge edit refused, the last good version stays in service: %s", error)
                 return
             matcher, ranker = NameMatcher(entries_from_knowledge(knowledge)), ClusterRanker(knowledge)
             self._knowledge, self._matcher, self._ranker = knowledge, matcher, ranker
+            self._understanding = understanding
             self.last_error = None
             logger.info("Knowledge reloaded from %s", self.directory)

@@ -22,5 +22,15 @@ def normalize(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", text).replace("_", " ").split())
 
 
+def fold(word: str) -> str:
+    """A normalised word without its plural mark ("clusters" -> "cluster", "reseaux" -> "reseau"),
+    so that singular and plural compare equal."""
+    if len(word) > 4 and word.endswith("aux"):
+        return word[:-1]
+    if len(word) > 3 and word[-1] in "sx" and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
 def tokens(text: str) -> List[str]:
     return normalize(text).split()

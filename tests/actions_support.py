@@ -7,6 +7,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from kb.names import NameMatcher
+from kb.understand import load_understanding
+
+UNDERSTANDING = load_understanding()
 
 
 def tracker_for(
@@ -28,8 +31,10 @@ def tracker_for(
 
 
 def entities_from(matcher: NameMatcher, text: str) -> List[Dict[str, Any]]:
-    """The entities the NLU's knowledge extractor gives for `text` (names only)."""
-    return [{"entity": m.entity, "value": m.value, "start": m.start, "end": m.end} for m in matcher.find(text)]
+    """The entities the NLU gives for `text`: the names (KnowledgeEntityExtractor), then what the
+    words ask (UnderstandingExtractor)."""
+    names = [{"entity": m.entity, "value": m.value, "start": m.start, "end": m.end} for m in matcher.find(text)]
+    return names + [{"entity": e, "value": v, "start": 0, "end": len(text)} for e, v in UNDERSTANDING.entity_values(text)]
 
 
 def run(action, tracker: Tracker) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
@@ -44,3 +49,8 @@ def text_of(messages: List[Dict[str, Any]]) -> str:
 
 def payloads(messages: List[Dict[str, Any]]) -> List[str]:
     return [b["payload"] for m in messages for b in m.get("buttons", [])]
+
+
+def slots_set(events: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The slots an action's events set, by name."""
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}

@@ -1,7 +1,6 @@
 """Every custom action, run with a real CollectingDispatcher and Tracker."""
 
 import pytest
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import (
@@ -9,12 +8,11 @@ from actions.actions import (
     ActionAnswerCluster,
     ActionAnswerPolicy,
     ActionCompareClusters,
-    ActionDescribeListItem,
     ActionListClusters,
     ActionListSectors,
 )
 from actions.recommendation import SKIPPED, ValidateRecommendationForm
-from tests.actions_support import entities_from, payloads, run, text_of, tracker_for
+from tests.actions_support import entities_from, payloads, run, slots_set, text_of, tracker_for
 
 
 def ask(matcher, action, text, intent, **slots):
@@ -30,7 +28,7 @@ def test_what_is_a_cluster(knowledge, matcher):
     assert "competitiveness cluster" in text and "Mobility and Transport" in text
     assert "circa 2010–2013" in text  # says the page describes its time
     assert "https://www.skywin.be" in text
-    assert events == [SlotSet("cluster", "skywin")]
+    assert slots_set(events) == {"cluster": "skywin", "shown_clusters": ["skywin"]}
     assert '/ask_cluster_strategy{"cluster": "skywin"}' in payloads(messages)
 
 
@@ -39,12 +37,12 @@ def test_follow_up_uses_the_cluster_talked_about(knowledge, matcher):
     text = text_of(messages)
     for theme in knowledge.cluster("biowin").strategy.items:
         assert theme.en in text
-    assert events == [SlotSet("cluster", "biowin")]
+    assert slots_set(events)["cluster"] == "biowin"
 
 
 def test_a_name_in_the_message_wins_over_the_slot(matcher):
     _, events = ask(matcher, ActionAnswerCluster(), "and what about mecatec?", "ask_cluster_info", cluster="biowin")
-    assert events == [SlotSet("cluster", "mecatech")]
+    assert slots_set(events)["cluster"] == "mecatech"
 
 
 @pytest.mark.parametrize("attribute_intent", ["ask_cluster_website", "ask_cluster_founded"])
@@ -96,7 +94,7 @@ def test_unknown_name_far_from_every_cluster_lists_them_all(knowledge):
 def test_chatter_word_does_not_hide_the_follow_up():
     entities = [{"entity": "unknown_name", "value": "mate", "start": 24, "end": 28}]
     _, events = run(ActionAnswerCluster(), tracker_for("what are its themes mate", "ask_cluster_strategy", {"cluster": "biowin"}, entities))
-    assert events == [SlotSet("cluster", "biowin")]
+    assert slots_set(events)["cluster"] == "biowin"
 
 
 def test_no_cluster_at_all_asks_which(knowledge):
@@ -110,15 +108,15 @@ def test_list_all_clusters_by_sector(knowledge, matcher):
     messages, events = ask(matcher, ActionListClusters(), "list all clusters", "list_clusters")
     text = text_of(messages)
     assert all(c.name in text for c in knowledge.clusters) and all(s.name.en in text for s in knowledge.sectors)
-    assert events == [SlotSet("listed_clusters", [c.id for c in knowledge.clusters])]
+    assert slots_set(events)["shown_clusters"] == [c.id for c in knowledge.clusters]
 
 
 def test_list_by_sector_and_by_type(knowledge, matcher):
     _, events = ask(matcher, ActionListClusters(), "clusters of the health sector", "list_clusters")
-    assert events == [SlotSet("listed_clusters", ["biowin", "wagralim"])]
+    assert slots_set(events)["shown_clusters"] == ["biowin", "wagralim"]
     messages, events = ask(matcher, ActionListClusters(), "only the competitiveness clusters", "list_clusters")
     poles = [c.id for c in knowledge.clusters if c.type == "competitiveness"]
-    assert len(poles) == 6 and events == [SlotSet("listed_clusters", poles)]
+    assert len(poles) == 6 and slots_set(events)["shown_clusters"] == poles
     _, events = ask(matcher, ActionListClusters(), "business clusters in transport", "list_clusters")
     assert events == []  # none: the sector holds two competitiveness clusters
 
@@ -130,38 +128,38 @@ def test_list_sectors(knowledge, matcher):
 
 @pytest.mark.parametrize("text, expected", [("the second one", "wagralim"), ("tell me about the first", "biowin"), ("the last one", "wagralim"), ("number 2", "wagralim")])
 def test_an_item_of_the_last_list(matcher, text, expected):
-    _, events = ask(matcher, ActionDescribeListItem(), text, "ask_list_item", listed_clusters=["biowin", "wagralim"])
-    assert events == [SlotSet("cluster", expected)]
+    _, events = ask(matcher, ActionAnswerCluster(), text, "ask_list_item", shown_clusters=["biowin", "wagralim"])
+    assert slots_set(events) == {"cluster": expected, "shown_clusters": ["biowin", "wagralim"]}
 
 
 def test_an_item_out_of_range_or_without_list(matcher):
-    messages, events = ask(matcher, ActionDescribeListItem(), "the fifth one", "ask_list_item", listed_clusters=["biowin", "wagralim"])
+    messages, events = ask(matcher, ActionAnswerCluster(), "the fifth one", "ask_list_item", shown_clusters=["biowin", "wagralim"])
     assert "from 1 to 2" in text_of(messages) and events == []
-    messages, events = ask(matcher, ActionDescribeListItem(), "the second one", "ask_list_item")
+    messages, events = ask(matcher, ActionAnswerCluster(), "the second one", "ask_list_item")
     assert "Which list" in text_of(messages) and events == []
 
 
 def test_no_position_asks_which_one_or_says_it_did_not_understand(matcher):
-    messages, events = ask(matcher, ActionDescribeListItem(), "ok", "ask_list_item", listed_clusters=["biowin", "wagralim"])
+    messages, events = ask(matcher, ActionAnswerCluster(), "ok", "ask_list_item", shown_clusters=["biowin", "wagralim"])
     assert text_of(messages).startswith("Which one? Say its number in the list (1 to 2)") and events == []
-    messages, events = ask(matcher, ActionDescribeListItem(), "ok", "ask_list_item", listed_clusters=["biowin", "wagralim"], language="fr")
+    messages, events = ask(matcher, ActionAnswerCluster(), "ok", "ask_list_item", shown_clusters=["biowin", "wagralim"], language="fr")
     assert text_of(messages).startswith("Lequel ? Donnez son numéro dans la liste (de 1 à 2)")
-    messages, events = ask(matcher, ActionDescribeListItem(), "ok", "ask_list_item")
+    messages, events = ask(matcher, ActionAnswerCluster(), "ok", "ask_list_item")
     assert [m["response"] for m in messages] == ["utter_rephrase"] and events == []
 
 
 def test_compare_two_clusters(knowledge, matcher):
     messages, events = ask(matcher, ActionCompareClusters(), "compare Skywin and MecaTech", "compare_clusters")
     text = text_of(messages)
-    assert "Both are competitiveness clusters" in text
+    assert "All are competitiveness clusters" in text
     assert "Mobility and Transport" in text and "Transversal Technologies" in text
     assert knowledge.cluster("mecatech").strategy.items[0].en in text
-    assert events == [SlotSet("cluster", "mecatech")]
+    assert slots_set(events) == {"shown_clusters": ["skywin", "mecatech"], "cluster": None}
 
 
 def test_compare_with_the_cluster_talked_about(matcher):
     _, events = ask(matcher, ActionCompareClusters(), "compare it with TWIST", "compare_clusters", cluster="biowin")
-    assert events == [SlotSet("cluster", "twist")]
+    assert slots_set(events)["shown_clusters"] == ["biowin", "twist"]
     messages, _ = ask(matcher, ActionCompareClusters(), "compare them", "compare_clusters")
     assert "Which two clusters" in text_of(messages)
 
@@ -177,7 +175,7 @@ def test_every_policy_intent_has_its_topic(knowledge, matcher, intent):
 def test_the_sixth_cluster_is_greenwin(matcher):
     messages, events = ask(matcher, ActionAnswerPolicy(), "which was the sixth", "ask_policy_sixth_cluster")
     assert "GreenWin" in text_of(messages) and "environmental technologies" in text_of(messages)
-    assert events == [SlotSet("listed_clusters", ["greenwin"])]
+    assert slots_set(events) == {"shown_clusters": ["greenwin"], "cluster": "greenwin"}
 
 
 def test_answers_follow_the_language_slot(knowledge, matcher):

@@ -108,7 +108,13 @@ def every_rendered_payload(knowledge):
             replies.append(render.joining(knowledge, render.Reply("x"), cluster, language))
         replies.append(render.cluster_list(knowledge, knowledge.clusters, "h", language, by_sector=True))
         replies.append(render.sectors(knowledge, language))
-        replies.append(render.comparison(knowledge, knowledge.clusters[0], knowledge.clusters[1], language))
+        replies.append(render.comparison(knowledge, knowledge.clusters[:3], language))
+        ids = [c.id for c in knowledge.clusters[:3]]
+        replies.append(render.unknown_fact(knowledge, knowledge.clusters[0], "director", language))
+        dated = [c.id for c in knowledge.clusters if c.founded][:3]
+        replies.append(render.ordering(knowledge, dated, ids, "oldest", language, lambda c: 2006))
+        replies.append(render.filtered(knowledge, ids, ids, language))
+        replies.append(render.group(knowledge, knowledge.clusters[:3], language))
         replies += [render.topic(knowledge, topic, language) for topic in knowledge.topics.values()]
         replies.append(render.unknown_cluster(knowledge, "x", [knowledge.clusters[0].id], language))
         replies.append(render.ask_which_cluster(knowledge, language))
@@ -159,7 +165,7 @@ def test_no_payload_sets_the_slots_no_button_sets():
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
     settable = {entity for entities in PAYLOADS.intents.values() for entity in entities}
     assert settable == {"cluster", "sector", "organisation_type", "goal"}
-    for slot in ("language", "sticky_language", "activity", "requested_slot", "listed_clusters", "quick_recommendation"):
+    for slot in ("language", "sticky_language", "activity", "requested_slot", "shown_clusters", "quick_recommendation"):
         assert slot in domain["slots"] or slot == "requested_slot"
         for intent in PAYLOADS.intents:
             assert PAYLOADS.accept(f'/{intent}{{"{slot}": "fr"}}') is None

@@ -13,8 +13,9 @@ MESSAGES = yaml.safe_load((ROOT / "actions" / "messages.yml").read_text(encoding
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 # Said in both languages at once, to someone whose language is not known.
 BILINGUAL_RESPONSES = {"utter_languages_supported"}
-# French puts the list's label first, capitalised ("Axes de Skywin"): render passes both forms.
-LANGUAGE_SPECIFIC_PLACEHOLDERS = {"list_heading": {"label", "label_cap"}}
+# French puts the list's label first, capitalised ("Axes de Skywin"), and elides "de" ("d'Infopole"):
+# render passes both forms.
+LANGUAGE_SPECIFIC_PLACEHOLDERS = {"list_heading": {"label", "label_cap"}, "unknown_fact": {"name", "of_name"}}
 
 
 def placeholders(template: str) -> set:

@@ -1,0 +1,57 @@
+"""The one conversation state: the clusters last shown, in order (slot `shown_clusters`), and the
+cluster in focus (slot `cluster`). Every action that names clusters records them with `shown()`,
+and every reference ("the other one", "both", "the oldest", "the second") reads them here.
+
+What the latest message says beyond its intent comes from the NLU's entities
+(components/understanding.py), read back into a `kb.understand.Reading`."""
+
+from typing import List, Optional, Sequence
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+
+from actions.common import latest_entities
+from kb.understand import Reading
+
+SHOWN = "shown_clusters"
+FOCUS = "cluster"
+
+
+def shown_clusters(tracker: Tracker) -> List[str]:
+    return list(tracker.get_slot(SHOWN) or [])
+
+
+def focus(tracker: Tracker) -> Optional[str]:
+    return tracker.get_slot(FOCUS)
+
+
+def shown(clusters: Sequence[str], in_focus: Optional[str] = None) -> List[EventType]:
+    """Records the clusters a reply shows, in order, and the one in focus: a reply about one
+    cluster puts it in focus; a reply about several keeps no single focus."""
+    clusters = list(dict.fromkeys(clusters))
+    if in_focus is None and len(clusters) == 1:
+        in_focus = clusters[0]
+    return [SlotSet(SHOWN, clusters), SlotSet(FOCUS, in_focus)]
+
+
+def focused(cluster_id: str, tracker: Tracker) -> List[EventType]:
+    """One cluster answered: it is in focus; the clusters shown stay when it is one of them (so
+    that "the other one" still works after a pair), else it is the only one shown."""
+    current = shown_clusters(tracker)
+    return [SlotSet(SHOWN, current if cluster_id in current else [cluster_id]), SlotSet(FOCUS, cluster_id)]
+
+
+def reading_of(tracker: Tracker) -> Reading:
+    def values(entity: str) -> tuple:
+        return tuple(latest_entities(tracker, entity))
+
+    orders, senses = values("order"), values("other_sense")
+    return Reading(
+        attributes=values("attribute"), unknown_facts=values("unknown_fact"), references=values("reference"),
+        order=orders[0] if orders else None, other_sense=senses[0] if senses else None,
+    )
+
+
+def position_of(tracker: Tracker) -> Optional[int]:
+    positions = latest_entities(tracker, "position")
+    return int(positions[0]) if positions else None

@@ -1,0 +1,331 @@
+"""Reads what a message asks beyond its intent, from the words people use (knowledge/vocabulary.yml)
+and the knowledge itself: which attributes (in order, for questions in several parts), which fact
+nobody has, what a follow-up points at among the clusters last shown, an ordering by founding date,
+"cluster" in another sense, and the wrong premises a question is built on.
+
+Plain Python: the NLU component (components/understanding.py) turns a `Reading` into entities,
+and the actions resolve the clusters meant with `resolve_targets`."""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import yaml
+
+from kb.loader import DEFAULT_KNOWLEDGE_DIR, KnowledgeError
+from kb.model import Cluster, KnowledgeBase
+from kb.text import fold, normalize
+
+VOCABULARY_FILE = "vocabulary.yml"
+SECTIONS = ("attributes", "unknown_facts", "references", "orders", "other_senses")
+ANY_WORD = "*"
+LAST = 0  # a position: the last item, whatever the list's length
+
+_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
+    "fourteenth": 14, "last": LAST,
+    "premier": 1, "premiere": 1, "deuxieme": 2, "seconde": 2, "troisieme": 3,
+    "quatrieme": 4, "cinquieme": 5, "sixieme": 6, "septieme": 7, "huitieme": 8, "neuvieme": 9,
+    "dixieme": 10, "onzieme": 11, "douzieme": 12, "treizieme": 13, "quatorzieme": 14,
+    "dernier": LAST, "derniere": LAST,
+}
+_NUMBER = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|e|er|ere|eme)?$")
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+# "the 8 competitiveness clusters", "les 5 pôles": a count claimed for a cluster type.
+_COUNT_BEFORE = re.compile(r"\b(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|deux|trois|quatre|cinq|six|sept|huit|neuf|dix)\s+$")
+_NUMBER_WORDS = {"six": 6, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+                 "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "neuf": 9, "dix": 10}
+
+
+def parse_position(text: str) -> Optional[int]:
+    """The 1-based position a follow-up names ("the second one", "le dernier", "number 3"),
+    `LAST`, or None."""
+    for word in normalize(text).split():
+        if word in _ORDINALS:
+            return _ORDINALS[word]
+        number = _NUMBER.match(word)
+        if number:
+            return int(number.group(1))
+    return None
+
+
+@dataclass(frozen=True)
+class Reading:
+    attributes: Tuple[str, ...] = ()  # in the order the message asks them
+    unknown_facts: Tuple[str, ...] = ()
+    references: Tuple[str, ...] = ()  # other, both, all, plural, filter, correction
+    order: Optional[str] = None  # oldest | newest
+    other_sense: Optional[str] = None  # computing, science, medicine, other_region, everyday
+    in_scope: bool = False  # words that keep the message about Wallonia's clusters
+
+
+class _Phrases:
+    """Phrases of one entry, matched on the folded words of a message."""
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self.phrases = [tuple(fold(w) if w != ANY_WORD else ANY_WORD for w in normalize(p).split()) for p in phrases]
+        self.phrases = [p for p in self.phrases if p]
+
+    def spans(self, words: Sequence[str]) -> List[Tuple[int, int]]:
+        """(start, end) of every place a phrase stands in the words."""
+        found = []
+        for phrase in self.phrases:
+            size = len(phrase)
+            for start in range(len(words) - size + 1):
+                if all(p == ANY_WORD or p == w for p, w in zip(phrase, words[start:start + size])):
+                    found.append((start, start + size))
+        return found
+
+
+class Understanding:
+    """The vocabulary, compiled once."""
+
+    def __init__(self, vocabulary: Dict[str, Dict[str, Dict[str, List[str]]]], in_scope: Dict[str, List[str]]) -> None:
+        self._entries = {
+            section: {key: _Phrases(p for language in ("en", "fr") for p in words.get(language, ()))
+                      for key, words in entries.items()}
+            for section, entries in vocabulary.items()
+        }
+        self._in_scope = _Phrases(p for language in ("en", "fr") for p in in_scope.get(language, ()))
+        # The words of questions themselves, which say nothing of a cluster's activity.
+        self._question_words = {w for entries in self._entries.values() for phrases in entries.values()
+                                for phrase in phrases.phrases for w in phrase if w != ANY_WORD}
+        self._question_words |= {fold(w) for p in self._in_scope.phrases for w in p}
+        self._question_words |= {"cluster", "clusters", "which", "these", "those", "lesquel", "parmi", "celles", "ceux"}
+
+    @classmethod
+    def from_data(cls, data: Dict[str, Any]) -> "Understanding":
+        return cls({section: data[section] for section in SECTIONS}, data["in_scope"])
+
+    def _found(self, section: str, words: Sequence[str]) -> List[str]:
+        """The entry keys of a section found in the words, in the order they appear; where two
+        phrases overlap, the longer one counts ("type of companies" is about members, not type)."""
+        spans = sorted(
+            ((start, end, key) for key, phrases in self._entries[section].items() for start, end in phrases.spans(words)),
+            key=lambda span: (-(span[1] - span[0]), span[0]),
+        )
+        taken: List[Tuple[int, int, str]] = []
+        for start, end, key in spans:
+            if all(end <= s or e <= start for s, e, _ in taken):
+                taken.append((start, end, key))
+        return list(dict.fromkeys(key for _, _, key in sorted(taken)))
+
+    def read(self, text: str) -> Reading:
+        words = [fold(w) for w in normalize(text).split()]
+        orders = self._found("orders", words)
+        senses = self._found("other_senses", words)
+        return Reading(
+            attributes=tuple(self._found("attributes", words)),
+            unknown_facts=tuple(self._found("unknown_facts", words)),
+            references=tuple(self._found("references", words)),
+            order=orders[0] if orders else None,
+            other_sense=senses[0] if senses else None,
+            in_scope=bool(self._in_scope.spans(words)),
+        )
+
+    def entity_values(self, text: str) -> List[Tuple[str, str]]:
+        """The reading as (entity, value) pairs, as the NLU gives them to the dialogue."""
+        reading = self.read(text)
+        pairs = [("attribute", a) for a in reading.attributes] + [("unknown_fact", f) for f in reading.unknown_facts]
+        pairs += [("reference", r) for r in reading.references]
+        pairs += [("order", reading.order)] if reading.order else []
+        pairs += [("other_sense", reading.other_sense)] if reading.other_sense else []
+        position = parse_position(text)
+        return pairs + ([("position", str(position))] if position is not None else [])
+
+    def matching_lists(self, cluster: Cluster, text: str, ignore: Iterable[str] = ()) -> List[str]:
+        """The cluster's lists (strategy, members, scope) that share a content word with the text:
+        a question in the words of a list is about that list."""
+        ignored = {fold(w) for name in ignore for w in normalize(name).split()}
+        words = {fold(w) for w in normalize(text).split() if len(w) >= 5} - ignored
+        found = []
+        for field_name in ("strategy", "members", "scope"):
+            items = getattr(cluster, field_name)
+            if items is None:
+                continue
+            item_words = {fold(w) for item in items.items for language in ("en", "fr")
+                          for w in normalize(item.get(language)).split() if len(w) >= 5}
+            if _share_a_stem(words, item_words):
+                found.append(field_name)
+        return found
+
+    def mentions(self, cluster: Cluster, text: str) -> bool:
+        """Whether the text's own words (not the vocabulary's question words) stand in the
+        cluster's description, lists or keywords: "which of these work on composites?"."""
+        words = {fold(w) for w in normalize(text).split() if len(w) >= 5} - self._question_words
+        if not words:
+            return False
+        texts = [cluster.description.en, cluster.description.fr, cluster.summary.en, cluster.summary.fr]
+        for items in (cluster.strategy, cluster.members, cluster.scope):
+            texts += [t for item in (items.items if items else ()) for t in (item.en, item.fr)]
+        texts += [k for language in ("en", "fr") for k in cluster.keywords.get(language, ())]
+        cluster_words = {fold(w) for t in texts for w in normalize(t).split() if len(w) >= 5}
+        return _share_a_stem(words, cluster_words)
+
+
+def _share_a_stem(words: Iterable[str], others: Iterable[str], stem: int = 6) -> bool:
+    """True when two words are equal, or share their first `stem` letters (composite/composites)."""
+    others = set(others)
+    prefixes = {w[:stem] for w in others if len(w) >= stem}
+    return any(w in others or (len(w) >= stem and w[:stem] in prefixes) for w in words)
+
+
+def read_vocabulary(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> Dict[str, Any]:
+    """knowledge/vocabulary.yml as data, checked: a malformed entry stops with its file, entry
+    and problem."""
+    path = Path(directory) / VOCABULARY_FILE
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise KnowledgeError(path, "(file)", f"invalid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise KnowledgeError(path, "(file)", "must be a mapping of sections")
+    for section in SECTIONS:
+        entries = data.get(section)
+        if not isinstance(entries, dict) or not entries:
+            raise KnowledgeError(path, section, "missing section, or not a mapping of entries")
+        for key, words in entries.items():
+            _check_words(path, f"{section}.{key}", words)
+    _check_words(path, "in_scope", data.get("in_scope"))
+    unknown = set(data) - set(SECTIONS) - {"in_scope"}
+    if unknown:
+        raise KnowledgeError(path, sorted(unknown)[0], "unknown section")
+    return data
+
+
+def load_understanding(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> "Understanding":
+    return Understanding.from_data(read_vocabulary(directory))
+
+
+def _check_words(path: Path, entry: str, words: object) -> None:
+    if not isinstance(words, dict) or set(words) != {"en", "fr"}:
+        raise KnowledgeError(path, entry, "needs 'en' and 'fr' lists of phrases")
+    for language, phrases in words.items():
+        if not isinstance(phrases, list) or not phrases:
+            raise KnowledgeError(path, entry, f"'{language}' must be a non-empty list of phrases")
+        for phrase in phrases:
+            if not isinstance(phrase, str) or not normalize(phrase):
+                raise KnowledgeError(path, entry, f"'{language}' has an empty or non-text phrase: {phrase!r}")
+
+
+# ----- the clusters a follow-up means ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Targets:
+    clusters: Tuple[str, ...]  # the clusters meant, in the order to answer them
+    how: str  # named | position | other | group | filter | order | focus | none
+    undated: Tuple[str, ...] = ()  # for an ordering: the clusters whose founding date is unknown
+
+
+def founding_year(cluster: Cluster) -> Optional[int]:
+    """The first year its founding fact gives, or None when nobody gives one."""
+    if cluster.founded is None:
+        return None
+    year = _YEAR.search(cluster.founded.text.en)
+    return int(year.group(1)) if year else None
+
+
+def resolve_targets(
+    reading: Reading, named: Sequence[str], shown: Sequence[str], focus: Optional[str], position: Optional[int],
+    knowledge: KnowledgeBase, filters: Dict[str, Optional[str]], matches: Optional[Sequence[str]] = None,
+) -> Targets:
+    """Which clusters a message means, from what it names and the conversation state: the clusters
+    last shown (in order) and the one in focus. `filters` holds a sector and a cluster type the
+    message names; `matches` the shown clusters whose texts match the message's other words."""
+    references = set(reading.references)
+    shown = [c for c in shown if knowledge.cluster(c)]
+    others = [c for c in shown if c != focus]
+    if "correction" in references and not named:
+        candidates = _filtered(others, filters, knowledge) if any(filters.values()) else others
+        if len(candidates) == 1 or (candidates and "other" in references):
+            return Targets((candidates[0],), "other")
+    if named:
+        return Targets(tuple(named), "named")
+    if position is not None and shown:
+        index = len(shown) - 1 if position == LAST else position - 1
+        if 0 <= index < len(shown):
+            return Targets((shown[index],), "position")
+    if reading.order and len(shown) >= 2:
+        return _ordered(shown, reading.order, knowledge)
+    if "other" in references and len(others) == 1:
+        return Targets((others[0],), "other")
+    grouped = references & {"both", "all", "plural", "filter"}
+    if grouped and len(shown) >= 2:
+        if any(filters.values()):
+            return Targets(tuple(_filtered(shown, filters, knowledge)), "filter")
+        if "filter" in references and matches is not None:
+            return Targets(tuple(c for c in shown if c in matches), "filter")
+        if references & {"both", "all", "plural"}:
+            return Targets(tuple(shown), "group")
+    if reading.order:
+        return _ordered([c.id for c in knowledge.clusters], reading.order, knowledge)
+    if focus and knowledge.cluster(focus):
+        return Targets((focus,), "focus")
+    return Targets((), "none")
+
+
+def _filtered(clusters: Sequence[str], filters: Dict[str, Optional[str]], knowledge: KnowledgeBase) -> List[str]:
+    sector, cluster_type = filters.get("sector"), filters.get("cluster_type")
+    return [
+        c for c in clusters
+        if (sector is None or knowledge.cluster(c).sector == sector)
+        and (cluster_type is None or knowledge.cluster(c).type == cluster_type)
+    ]
+
+
+def _ordered(clusters: Sequence[str], order: str, knowledge: KnowledgeBase) -> Targets:
+    dated = [(founding_year(knowledge.cluster(c)), i, c) for i, c in enumerate(clusters)]
+    known = sorted((year, i, c) for year, i, c in dated if year is not None)
+    if order == "newest":
+        known = sorted(known, key=lambda t: (-t[0], t[1]))
+    undated = tuple(c for year, _, c in dated if year is None)
+    return Targets(tuple(c for _, _, c in known), "order", undated)
+
+
+# ----- wrong premises ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Correction:
+    kind: str  # type | sector | year | count
+    cluster: Optional[str]  # None for a count of a type
+    claimed: str  # the wrong value: a type id, a sector id, a year or a count
+    actual: str  # the right one
+    cluster_type: Optional[str] = None  # for a count: the type counted
+
+
+def premise_corrections(
+    text: str, clusters: Sequence[str], types: Sequence[str], sectors: Sequence[str], knowledge: KnowledgeBase,
+) -> List[Correction]:
+    """The wrong facts a message takes for granted about the clusters it names: another type, another
+    sector, another founding year, or a wrong count of a cluster type."""
+    corrections: List[Correction] = []
+    if len(clusters) == 1:
+        cluster = knowledge.cluster(clusters[0])
+        for type_id in types:
+            if type_id != cluster.type:
+                corrections.append(Correction("type", cluster.id, type_id, cluster.type))
+        for sector_id in sectors:
+            if sector_id != cluster.sector:
+                corrections.append(Correction("sector", cluster.id, sector_id, cluster.sector))
+        year = founding_year(cluster)
+        claimed = [int(y) for y in _YEAR.findall(text)]
+        if year is not None and claimed and year not in claimed and all(abs(y - year) > 1 for y in claimed):
+            corrections.append(Correction("year", cluster.id, str(claimed[0]), str(year)))
+    normalized = normalize(text)
+    for type_id in types:
+        cluster_type = knowledge.cluster_type(type_id)
+        count = len(knowledge.clusters_of(cluster_type=type_id))
+        for alias in sorted({normalize(a) for a in cluster_type.aliases}, key=len, reverse=True):
+            match = re.search(rf"(?<!\w){re.escape(alias)}(?!\w)", normalized)
+            if not match:
+                continue
+            before = _COUNT_BEFORE.search(normalized[: match.start()])
+            if before:
+                word = before.group(1)
+                claimed_count = int(word) if word.isdigit() else _NUMBER_WORDS[word]
+                if claimed_count != count:
+                    corrections.append(Correction("count", None, str(claimed_count), str(count), type_id))
+            break
+    return corrections
