@@ -170,9 +170,16 @@ class ActionAnswerCluster(Action):
 
     @staticmethod
     def _nothing_to_answer(dispatcher: CollectingDispatcher, tracker: Tracker, reading: Reading, language: str) -> List[EventType]:
+        """No cluster is meant: the words that looked like a follow-up point at nothing shown, so
+        the classifier's own reading answers ("which are the poles?" lists them)."""
         knowledge = STORE.knowledge
         shown = state.shown_clusters(tracker)
         position = state.position_of(tracker)
+        classified = tracker.latest_message.get("classified_intent")
+        if classified in POLICY_TOPIC_BY_INTENT:
+            return ActionAnswerPolicy().run(dispatcher, tracker, {})
+        if classified == "list_clusters" or (latest_entities(tracker, "cluster_type") or latest_entities(tracker, "sector")):
+            return ActionListClusters().run(dispatcher, tracker, {})
         if reading.unknown_facts:
             send(dispatcher, render.joined([render.unknown_fact(knowledge, None, f, language) for f in reading.unknown_facts]))
         elif position is not None and shown:
@@ -244,6 +251,9 @@ class ActionCompareClusters(Action):
         if len(named) < 2:
             send(dispatcher, render.Reply(render.say("compare_need_two", language)))
             return []
+        reading = state.reading_of(tracker)
+        if reading.unknown_facts or set(reading.attributes) - {"overview"}:  # "when were X and Y founded?"
+            return ActionAnswerCluster().run(dispatcher, tracker, domain)
         clusters = [knowledge.cluster(c) for c in named]
         send(dispatcher, render.comparison(knowledge, clusters, language))
         return state.shown(named)
@@ -258,12 +268,56 @@ class ActionAnswerPolicy(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         knowledge, language = STORE.knowledge, language_of(tracker)
-        topic = knowledge.topics[POLICY_TOPIC_BY_INTENT[intent_of(tracker)]]
-        reply = render.topic(knowledge, topic, language)
+        text = tracker.latest_message.get("text") or ""
+        # The topics the words name, then the intent's: the first whose paragraphs the question
+        # singles out is answered with those paragraphs only.
+        candidates = [t for t in latest_entities(tracker, "topic") if t in knowledge.topics]
+        by_intent = POLICY_TOPIC_BY_INTENT.get(intent_of(tracker)) or POLICY_TOPIC_BY_INTENT.get(
+            tracker.latest_message.get("classified_intent") or "")
+        candidates += [by_intent] if by_intent and by_intent not in candidates else []
+        if not candidates:
+            dispatcher.utter_message(response="utter_rephrase")
+            return []
+        topic, only = knowledge.topics[candidates[0]], None
+        corpus = [p for t in knowledge.topics.values() for p in t.paragraphs]
+        for candidate in candidates:
+            found = STORE.understanding.relevant_paragraphs(knowledge.topics[candidate].paragraphs, text, corpus)
+            if found:
+                topic, only = knowledge.topics[candidate], found
+                break
+        reply = render.topic(knowledge, topic, language, only)
         if topic.id in JOINING_TOPICS:
             cluster_id, _ = resolve_cluster(tracker)
             reply = render.joining(knowledge, reply, knowledge.cluster(cluster_id) if cluster_id else None, language)
         send(dispatcher, reply)
         if topic.clusters:
             return state.shown(list(topic.clusters))
+        return []
+
+
+class ActionFallback(Action):
+    """A message the classifier could not place. The dialogue decides with what else is known:
+    words of the cluster in focus ("do they also do recycling?") make a question about it; an
+    activity the ranking matches makes a recommendation (or, on one word only, a "may fit");
+    else the assistant says what it covers and asks to rephrase."""
+
+    def name(self) -> Text:
+        return "action_fallback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        knowledge, language = STORE.knowledge, language_of(tracker)
+        text = tracker.latest_message.get("text") or ""
+        current = state.focus(tracker)
+        cluster = knowledge.cluster(current) if current else None
+        if named_clusters(tracker) or (cluster and STORE.understanding.mentions(cluster, text)):
+            return ActionAnswerCluster().run(dispatcher, tracker, domain)
+        result = STORE.ranker.rank(text)
+        evidence = STORE.ranker.evidence(text, result, STORE.understanding.activity_words)
+        if evidence.level == "strong":
+            send(dispatcher, render.recommendation(knowledge, result.matches, None, language))
+            return state.shown([m.cluster_id for m in result.matches], result.matches[0].cluster_id)
+        if evidence.level == "weak":
+            send(dispatcher, render.tentative_match(knowledge, knowledge.cluster(result.matches[0].cluster_id), language))
+            return []
+        dispatcher.utter_message(response="utter_rephrase")
         return []

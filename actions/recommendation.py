@@ -12,9 +12,10 @@ from actions import render, state
 from actions.actions import CLUSTER_ATTRIBUTE_BY_INTENT, POLICY_TOPIC_BY_INTENT
 from actions.common import intent_of, language_of, send
 from actions.knowledge import STORE
+from kb.recommend import Evidence
 
 SKIPPED = "skipped"
-FORM_SLOTS = ("activity", "organisation_type", "goal", "quick_recommendation", "activity_vague")
+FORM_SLOTS = ("activity", "organisation_type", "goal", "quick_recommendation", "activity_vague", "tentative_cluster")
 # Intents that ask for the activity to be described, and so may carry the description itself.
 ACTIVITY_REQUESTS = {"recommend_cluster", "describe_activity"}
 # A message with one of these intents is never taken for the free-text activity answer.
@@ -41,9 +42,15 @@ class ValidateRecommendationForm(FormValidationAction):
         intent, text = intent_of(tracker), (tracker.latest_message.get("text") or "").strip()
         requested = tracker.get_slot("requested_slot")
         if requested is None and intent in ACTIVITY_REQUESTS:  # the message that opened the form
-            if text.startswith("/") or STORE.ranker.rank(text).vague:
+            if text.startswith("/"):
                 return {}
-            return {"activity": text, "quick_recommendation": True}
+            evidence = activity_evidence(text)
+            if evidence.level == "strong":
+                return {"activity": text, "quick_recommendation": True}
+            if evidence.level == "weak":
+                return {"tentative_cluster": STORE.ranker.rank(text).matches[0].cluster_id}
+            # A description that matches no cluster (a bank, a hairdresser) is said to be so.
+            return {"activity_vague": True} if intent == "describe_activity" and evidence.unexplained else {}
         if intent == "describe_activity" and not text.startswith("/"):  # also a correction later on
             return {"activity": text}
         if requested != "activity":
@@ -61,8 +68,11 @@ class ValidateRecommendationForm(FormValidationAction):
             return {}
         if value == SKIPPED:
             return {"activity": SKIPPED, "activity_vague": False}
-        if STORE.ranker.rank(str(value)).vague:
+        evidence = activity_evidence(str(value))
+        if evidence.level == "none":
             return {"activity": None, "activity_vague": True}
+        if evidence.level == "weak" and not tracker.get_slot("tentative_cluster"):  # said once, then taken
+            return {"activity": None, "tentative_cluster": STORE.ranker.rank(str(value)).matches[0].cluster_id}
         return {"activity": value, "activity_vague": False}
 
     def validate_organisation_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -97,13 +107,25 @@ class ValidateRecommendationForm(FormValidationAction):
         return {slot: SKIPPED} if asked and intent_of(tracker) == "skip_question" else {}
 
 
+def activity_evidence(text: str) -> Evidence:
+    return STORE.ranker.evidence(text, plain_words=STORE.understanding.activity_words)
+
+
 class ActionAskActivity(Action):
+    """Asks what the organisation does; again, in other words, after an answer that matched no
+    cluster; or, after one that matched on a single word, says which cluster it may be."""
+
     def name(self) -> Text:
         return "action_ask_activity"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        knowledge, language = STORE.knowledge, language_of(tracker)
+        tentative = tracker.get_slot("tentative_cluster")
+        if tentative and knowledge.cluster(tentative) and tracker.get_slot("activity") is None:
+            send(dispatcher, render.tentative_match(knowledge, knowledge.cluster(tentative), language))
+            return []
         vague = bool(tracker.get_slot("activity_vague"))
-        send(dispatcher, render.ask_activity(vague, language_of(tracker)))
+        send(dispatcher, render.ask_activity(knowledge, vague, language))
         return [SlotSet("activity_vague", False)] if vague else []  # the follow-up is said once
 
 

@@ -212,16 +212,18 @@ def comparison(kb: KnowledgeBase, clusters: Sequence[Cluster], language: str) ->
     return Reply("\n".join(lines), buttons)
 
 
-def topic(kb: KnowledgeBase, topic: Topic, language: str) -> Reply:
+def topic(kb: KnowledgeBase, topic: Topic, language: str, only: Optional[Sequence[int]] = None) -> Reply:
+    """A policy topic; `only` the paragraphs of these indexes (the ones the question asks about)."""
+    paragraphs = [p for i, p in enumerate(topic.paragraphs) if only is None or i in only]
     parts = [f"**{topic.title.get(language)}**"]
-    parts += [fact_text(p, language) for p in topic.paragraphs]
+    parts += [fact_text(p, language) for p in paragraphs]
     if topic.list:
         open_mark = f" ({say('among_others', language)})" if topic.list.open else ""
         source = fact_note(Fact(topic.list.label, topic.list.source, topic.list.as_of), language)
         heading = say("topic_list_heading", language, label=topic.list.label.get(language), open=open_mark)
         heading = f"{heading} {source}".rstrip() if source else heading
         parts.append(f"{heading}\n" + _numbered([i.get(language) for i in topic.list.items]))
-    if any(p.from_page for p in topic.paragraphs) or (topic.list and topic.list.source is None):
+    if any(p.from_page for p in paragraphs) or (topic.list and topic.list.source is None):
         parts.append(page_note(kb, language))
     buttons = [button(kb.cluster(c).name, "ask_cluster_info", cluster=c) for c in topic.clusters]
     return Reply("\n\n".join(parts), buttons)
@@ -244,8 +246,18 @@ def _choice_buttons(kind: str, intent: str, entity: str, language: str) -> List[
     return buttons + [button(say("button_skip", language), "skip_question")]
 
 
-def ask_activity(again: bool, language: str) -> Reply:
-    return Reply(say("ask_activity_again" if again else "ask_activity", language))
+def ask_activity(kb: KnowledgeBase, again: bool, language: str) -> Reply:
+    """The activity question; asked again, it says no cluster matched and offers the key sectors."""
+    if not again:
+        return Reply(say("ask_activity", language))
+    return Reply(say("ask_activity_again", language), [button(s.name.get(language), "list_clusters", sector=s.id) for s in kb.sectors])
+
+
+def tentative_match(kb: KnowledgeBase, cluster: Cluster, language: str) -> Reply:
+    """An activity that matched one cluster on a single word: said as a possibility, with a request
+    for more, rather than as a recommendation."""
+    text = say("activity_tentative", language, name=cluster.name, type=type_name(kb, cluster.type, language))
+    return Reply(text, [button(say("button_details", language, name=cluster.name), "ask_cluster_info", cluster=cluster.id)])
 
 
 def ask_organisation_type(language: str) -> Reply:

@@ -10,11 +10,14 @@ and the policies use:
 - `other_sense`: "cluster" in another sense or of another region (computing, science, medicine,
   other_region, everyday).
 
+- `topic`: a policy topic asked for by its words (the S3, the administration, the decree).
+
 It also decides, with the classifier's intent, what the message is (the classifier alone does
 not): "cluster" in another sense, in a message that names no Walloon cluster and no word of
-Wallonia's, is out of scope whatever the classifier says; a message that asks for an attribute
-or a fact of a cluster it names, or of the one just talked about, is a question about that
-cluster even when the classifier hesitates.
+Wallonia's, is out of scope whatever the classifier says; words that point back at the clusters
+just shown make a follow-up (`ask_list_item`, resolved against the conversation state by
+action_answer_cluster); and when the classifier hesitates, a named cluster, an attribute or a
+fact nobody has make a cluster question, a topic's words a policy question.
 
 The vocabulary (knowledge/vocabulary.yml) is read when training and saved with the model, so a
 model is self-contained; scripts/train_if_changed.sh retrains when it changes."""
@@ -35,10 +38,26 @@ from components.names import route
 from kb.understand import Understanding, load_understanding, read_vocabulary
 
 _MODEL_FILE = "vocabulary.json"
+CLASSIFIED_INTENT = "classified_intent"
 OUT_OF_SCOPE = "out_of_scope"
-# Intents a cluster question may be mistaken for; an attribute word with a cluster then wins.
-UNSURE = {None, "nlu_fallback", "out_of_scope", "greet", "thank", "help", "list_clusters", "list_sectors"}
 ASK_CLUSTER_INFO = "ask_cluster_info"
+ASK_LIST_ITEM = "ask_list_item"
+ASK_POLICY_TOPIC = "ask_policy_topic"
+# Intents whose actions read these entities themselves, or that the guided dialogue needs as
+# they are: never overruled.
+KEEP = {
+    "ask_cluster_info", "ask_cluster_strategy", "ask_cluster_members", "ask_cluster_sector", "ask_cluster_type",
+    "ask_cluster_website", "ask_cluster_founded", "compare_clusters", "ask_list_item", "inform_organisation_type",
+    "inform_goal", "skip_question", "stop_form", "start_over", "forget_me", "switch_language", "other_language",
+    "describe_activity", "recommend_cluster",
+}
+# Intents a follow-up or a cluster question is often mistaken for.
+UNSURE = {None, "nlu_fallback", "out_of_scope", "greet", "thank", "help", "goodbye", "list_clusters", "list_sectors"}
+# Words that point back at the clusters just shown, whatever the classifier says
+# ("which of these are poles?" is no question about the policy).
+FOLLOW_UP_CUES = {"other", "both", "filter", "correction"}
+# Words that point back only when the classifier has nothing better ("them", "the oldest").
+WEAK_CUES = {"all", "plural"}
 # Below this confidence the classifier's intent is a guess that the words may overrule.
 CONFIDENT = 0.6
 
@@ -87,13 +106,30 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
 
     @staticmethod
     def _decide(message: Message, reading: Any) -> None:
+        """The intent, from the classifier's together with what the words say (kept as
+        `classified_intent` when overruled, for the dialogue to fall back on)."""
         entities = message.get(ENTITIES) or []
         names_a_cluster = any(e.get("entity") == "cluster" for e in entities)
         intent = message.get(INTENT) or {}
         name, confidence = intent.get(INTENT_NAME_KEY), intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0
-        if reading.other_sense and not names_a_cluster and not reading.in_scope:
-            route(message, OUT_OF_SCOPE)
-        elif names_a_cluster and (reading.attributes or reading.unknown_facts) and (name in UNSURE or confidence < CONFIDENT):
-            if name not in UNSURE and name is not None and name.startswith("ask_cluster_"):
-                return
-            route(message, ASK_CLUSTER_INFO)
+        unsure = name in UNSURE or confidence < CONFIDENT
+        routed = None
+        if reading.out_of_scope and not names_a_cluster:
+            routed = OUT_OF_SCOPE
+        elif name in KEEP:
+            return
+        elif set(reading.references) & FOLLOW_UP_CUES and not names_a_cluster:
+            routed = ASK_LIST_ITEM
+        elif unsure and (reading.order or set(reading.references) & WEAK_CUES or _position(entities)) and not names_a_cluster:
+            routed = ASK_LIST_ITEM
+        elif unsure and reading.topics and not names_a_cluster:
+            routed = ASK_POLICY_TOPIC
+        elif unsure and (names_a_cluster or reading.attributes or reading.unknown_facts):
+            routed = ASK_CLUSTER_INFO
+        if routed and routed != name:
+            message.set(CLASSIFIED_INTENT, name, add_to_output=True)
+            route(message, routed)
+
+
+def _position(entities: List[Dict[str, Any]]) -> bool:
+    return any(e.get("entity") == "position" for e in entities)

@@ -172,6 +172,19 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """How well a text describes an activity of the top cluster: "strong" when two different
+    words (or a multi-word term) of the user's match it, or one specific word explains the whole
+    text; "weak" when one word carries the ranking and the text says more that matches nothing
+    ("battery cells for electric cars" is no life-sciences activity because of "cells");
+    "none" when nothing matches."""
+
+    level: str  # strong | weak | none
+    matched: Tuple[str, ...]  # the user's words that match the top cluster
+    unexplained: Tuple[str, ...]  # the user's other content words
+
+
+@dataclass(frozen=True)
 class _Word:
     surface: str  # as typed, lower-cased
     key: str  # the analysed term
@@ -694,6 +707,24 @@ class ClusterRanker:
             reasons = reasons[:SHOWN_ACTIVITY_REASONS] + bonus_reasons + reasons[SHOWN_ACTIVITY_REASONS:]
             matches.append(ClusterMatch(entry.cluster.id, round(total, 6), tuple(reasons)))
         return Recommendation(matches=tuple(matches), vague=False)
+
+    def evidence(self, activity: str, result: Optional[Recommendation] = None,
+                 plain_words: Iterable[str] = ()) -> Evidence:
+        """The ranking's evidence for `activity` (see Evidence); `plain_words` are the words
+        anyone uses to describe an activity ("we make", "company"), which explain nothing."""
+        result = result if result is not None else self.rank(activity)
+        if not result.matches:
+            return Evidence("none", (), ())
+        reasons = [r for r in result.matches[0].reasons if r.kind in ("keyword", "page")]
+        matched = tuple(dict.fromkeys(t for r in reasons for t in r.terms))
+        matched_words = {w for t in matched for w in normalize(t).split()}
+        plain = {normalize(w) for w in plain_words}
+        content = [w.surface for w in self._analyzer.words(activity, ("en", "fr"), ("en", "fr"))]
+        unexplained = tuple(dict.fromkeys(
+            w for w in content if normalize(w) not in matched_words and normalize(w) not in plain and not w.isdigit()))
+        several = len(matched) >= 2 or any(len(normalize(t).split()) > 1 for t in matched)
+        level = "strong" if several or not unexplained else "weak"
+        return Evidence(level, matched, unexplained)
 
     # ----- reasons ------------------------------------------------------------------------
     def _reasons(self, entry: _ClusterIndex, whole: List[_Keyword], query: _Query) -> List[Reason]:

@@ -18,7 +18,13 @@ from kb.model import Cluster, KnowledgeBase
 from kb.text import fold, normalize
 
 VOCABULARY_FILE = "vocabulary.yml"
-SECTIONS = ("attributes", "unknown_facts", "references", "orders", "other_senses")
+SECTIONS = ("attributes", "unknown_facts", "references", "orders", "other_senses", "topics")
+WORD_LISTS = ("in_scope", "cluster_words", "activity_words")
+OVERVIEW = "overview"
+# A word of at most this many policy paragraphs singles them out.
+RARE_IN_PARAGRAPHS = 2
+# Where a message in several parts splits: "what is X, and when was it founded?".
+_CLAUSE = re.compile(r"[,;?!.]+|\s(?:and|et|puis|also|aussi|plus|but|mais)\s")
 ANY_WORD = "*"
 LAST = 0  # a position: the last item, whatever the list's length
 
@@ -59,6 +65,15 @@ class Reading:
     order: Optional[str] = None  # oldest | newest
     other_sense: Optional[str] = None  # computing, science, medicine, other_region, everyday
     in_scope: bool = False  # words that keep the message about Wallonia's clusters
+    topics: Tuple[str, ...] = ()  # policy topics asked for by their words
+    cluster_word: bool = False  # "cluster", "pôle"…: ambiguous next to an other-sense word
+
+    @property
+    def out_of_scope(self) -> bool:
+        """"Cluster" in another sense, or something else altogether, and nothing of Wallonia's."""
+        if not self.other_sense or self.in_scope:
+            return False
+        return self.other_sense == "everyday" or self.cluster_word
 
 
 class _Phrases:
@@ -82,7 +97,11 @@ class _Phrases:
 class Understanding:
     """The vocabulary, compiled once."""
 
-    def __init__(self, vocabulary: Dict[str, Dict[str, Dict[str, List[str]]]], in_scope: Dict[str, List[str]]) -> None:
+    def __init__(self, vocabulary: Dict[str, Dict[str, Dict[str, List[str]]]], in_scope: Dict[str, List[str]],
+                 cluster_words: Dict[str, List[str]], activity_words: Dict[str, List[str]]) -> None:
+        self._cluster_words = _Phrases(p for language in ("en", "fr") for p in cluster_words.get(language, ()))
+        # Words that describe no activity in particular (kb/recommend.py Evidence).
+        self.activity_words = tuple(w for language in ("en", "fr") for w in activity_words.get(language, ()))
         self._entries = {
             section: {key: _Phrases(p for language in ("en", "fr") for p in words.get(language, ()))
                       for key, words in entries.items()}
@@ -97,7 +116,8 @@ class Understanding:
 
     @classmethod
     def from_data(cls, data: Dict[str, Any]) -> "Understanding":
-        return cls({section: data[section] for section in SECTIONS}, data["in_scope"])
+        return cls({section: data[section] for section in SECTIONS}, data["in_scope"], data["cluster_words"],
+                   data["activity_words"])
 
     def _found(self, section: str, words: Sequence[str]) -> List[str]:
         """The entry keys of a section found in the words, in the order they appear; where two
@@ -117,13 +137,26 @@ class Understanding:
         orders = self._found("orders", words)
         senses = self._found("other_senses", words)
         return Reading(
-            attributes=tuple(self._found("attributes", words)),
+            attributes=self._attributes(text),
             unknown_facts=tuple(self._found("unknown_facts", words)),
             references=tuple(self._found("references", words)),
             order=orders[0] if orders else None,
             other_sense=senses[0] if senses else None,
             in_scope=bool(self._in_scope.spans(words)),
+            topics=tuple(self._found("topics", words)),
+            cluster_word=bool(self._cluster_words.spans(words)),
         )
+
+    def _attributes(self, text: str) -> Tuple[str, ...]:
+        """The attributes asked, part by part: "what is it" counts only in a part of the message
+        that asks nothing else ("what is the website of X" asks for the website)."""
+        found: List[str] = []
+        for clause in _CLAUSE.split(text.casefold()):
+            asked = self._found("attributes", [fold(w) for w in normalize(clause).split()])
+            if len(asked) > 1 and OVERVIEW in asked:
+                asked.remove(OVERVIEW)
+            found += [a for a in asked if a not in found]
+        return tuple(found)
 
     def entity_values(self, text: str) -> List[Tuple[str, str]]:
         """The reading as (entity, value) pairs, as the NLU gives them to the dialogue."""
@@ -132,8 +165,22 @@ class Understanding:
         pairs += [("reference", r) for r in reading.references]
         pairs += [("order", reading.order)] if reading.order else []
         pairs += [("other_sense", reading.other_sense)] if reading.other_sense else []
+        pairs += [("topic", t) for t in reading.topics]
         position = parse_position(text)
         return pairs + ([("position", str(position))] if position is not None else [])
+
+    def relevant_paragraphs(self, paragraphs: Sequence[Any], text: str, corpus: Sequence[Any]) -> List[int]:
+        """The indexes of the paragraphs that hold one of the question's rare words (rare in the
+        whole `corpus` of paragraphs): "when did the poles get the ESCA label?" is answered by its
+        paragraph, not by the whole topic. Empty when no word singles any out."""
+        def words_of(paragraph: Any) -> set:
+            return {fold(w) for language in ("en", "fr") for w in normalize(paragraph.text.get(language)).split()}
+
+        asked = {fold(w) for w in normalize(text).split() if len(w) >= 3 or any(c.isdigit() for c in w)}
+        asked -= self._question_words
+        corpus_words = [words_of(p) for p in corpus]
+        rare = {w for w in asked if 0 < sum(w in c for c in corpus_words) <= RARE_IN_PARAGRAPHS}
+        return [i for i, p in enumerate(paragraphs) if rare & words_of(p)]
 
     def matching_lists(self, cluster: Cluster, text: str, ignore: Iterable[str] = ()) -> List[str]:
         """The cluster's lists (strategy, members, scope) that share a content word with the text:
@@ -188,8 +235,9 @@ def read_vocabulary(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> Dict[str, Any]:
             raise KnowledgeError(path, section, "missing section, or not a mapping of entries")
         for key, words in entries.items():
             _check_words(path, f"{section}.{key}", words)
-    _check_words(path, "in_scope", data.get("in_scope"))
-    unknown = set(data) - set(SECTIONS) - {"in_scope"}
+    for section in WORD_LISTS:
+        _check_words(path, section, data.get(section))
+    unknown = set(data) - set(SECTIONS) - set(WORD_LISTS)
     if unknown:
         raise KnowledgeError(path, sorted(unknown)[0], "unknown section")
     return data
