@@ -11,6 +11,7 @@ from actions import render, state
 from actions.common import intent_of, language_of, latest_entities, send
 from actions.knowledge import STORE
 from kb.model import Cluster
+from kb.text import normalize
 from kb.understand import Reading, Targets, founding_year, premise_corrections, resolve_targets
 
 CLUSTER_ATTRIBUTE_BY_INTENT = {
@@ -39,6 +40,8 @@ ANSWERED_ATTRIBUTES = {"strategy", "members", "sector", "type", "website", "foun
 # For a fact nobody has, the known facts worth giving instead ("how many employees?": its members).
 NEARBY = {"headcount": {"members"}, "budget": {"members"}, "projects_count": {"strategy"}}
 MAX_COMPARED = 5
+# Words that exclude the cluster type named after them ("not the poles", "hors pôles").
+EXCLUDING = {"not", "no", "except", "excluding", "without", "pas", "hors", "sans", "sauf"}
 # Answers about joining end with where to get in touch: the cluster's website, else the portal.
 JOINING_TOPICS = {"joining", "fees", "eligibility", "projects"}
 # An unknown word this close to a cluster name is taken for a misspelt name, not for chatter.
@@ -180,6 +183,8 @@ class ActionAnswerCluster(Action):
             return ActionAnswerPolicy().run(dispatcher, tracker, {})
         if classified == "list_clusters" or (latest_entities(tracker, "cluster_type") or latest_entities(tracker, "sector")):
             return ActionListClusters().run(dispatcher, tracker, {})
+        if classified == "list_sectors":
+            return ActionListSectors().run(dispatcher, tracker, {})
         if reading.unknown_facts:
             send(dispatcher, render.joined([render.unknown_fact(knowledge, None, f, language) for f in reading.unknown_facts]))
         elif position is not None and shown:
@@ -195,6 +200,23 @@ class ActionAnswerCluster(Action):
         return []
 
 
+def _asked_type(tracker: Tracker) -> Optional[str]:
+    """The cluster type a list asks for: the one named, or the other one when it is named only to
+    be excluded ("the clusters, not the poles"); none when both are asked for."""
+    knowledge = STORE.knowledge
+    text = tracker.latest_message.get("text") or ""
+    named, excluded = set(), set()
+    for found in tracker.latest_message.get("entities", []):
+        if found.get("entity") == "cluster_type" and knowledge.cluster_type(found.get("value")):
+            before = normalize(text[: found.get("start", 0)]).split()[-2:]
+            (excluded if set(before) & EXCLUDING else named).add(found["value"])
+    kept = named - excluded
+    if excluded and not kept:
+        others = [t.id for t in knowledge.cluster_types if t.id not in excluded]
+        return others[0] if len(others) == 1 else None
+    return next(iter(kept)) if len(kept) == 1 else None
+
+
 class ActionListClusters(Action):
     """All clusters, those of a sector, of a type, or both."""
 
@@ -204,7 +226,7 @@ class ActionListClusters(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         knowledge, language = STORE.knowledge, language_of(tracker)
         sector = next((s for s in latest_entities(tracker, "sector") if knowledge.sector(s)), None)
-        cluster_type = next((t for t in latest_entities(tracker, "cluster_type") if knowledge.cluster_type(t)), None)
+        cluster_type = _asked_type(tracker)
         clusters = knowledge.clusters_of(sector=sector, cluster_type=cluster_type)
         sector_text = render.sector_name(knowledge, sector, language) if sector else ""
         types_text = render.type_name(knowledge, cluster_type, language, plural=True) if cluster_type else ""
@@ -296,16 +318,20 @@ class ActionAnswerPolicy(Action):
 
 
 class ActionFallback(Action):
-    """A message the classifier could not place. The dialogue decides with what else is known:
-    words of the cluster in focus ("do they also do recycling?") make a question about it; an
-    activity the ranking matches makes a recommendation (or, on one word only, a "may fit");
-    else the assistant says what it covers and asks to rephrase."""
+    """A message the classifier could not place, or placed out of scope. The dialogue decides with
+    what else is known: "cluster" in another sense is out of scope; words of the cluster in focus
+    ("do they also do recycling?") make a question about it; an activity the ranking matches makes
+    a recommendation (or, on one word only, a "may fit"); else the assistant says what it covers."""
 
     def name(self) -> Text:
         return "action_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         knowledge, language = STORE.knowledge, language_of(tracker)
+        default = "utter_out_of_scope" if intent_of(tracker) == "out_of_scope" else "utter_rephrase"
+        if latest_entities(tracker, "other_sense"):
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return []
         text = tracker.latest_message.get("text") or ""
         current = state.focus(tracker)
         cluster = knowledge.cluster(current) if current else None
@@ -319,5 +345,5 @@ class ActionFallback(Action):
         if evidence.level == "weak":
             send(dispatcher, render.tentative_match(knowledge, knowledge.cluster(result.matches[0].cluster_id), language))
             return []
-        dispatcher.utter_message(response="utter_rephrase")
+        dispatcher.utter_message(response=default)
         return []

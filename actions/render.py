@@ -94,13 +94,14 @@ def cluster_overview(kb: KnowledgeBase, cluster: Cluster, language: str) -> Repl
     )
     parts = [heading, cluster.description.get(language), page_note(kb, language)]
     if cluster.website:
-        parts.append(say("website_line", language, url=cluster.website.text.get(language), source=fact_note(cluster.website, language)))
+        parts.append(say("website_line", language, url=cluster.website.text.get(language), source=fact_note(cluster.website, language),
+                         name=cluster.name, of_name=of_name(cluster.name, language)))
     return Reply("\n\n".join(parts), cluster_buttons(kb, cluster, language))
 
 
 def _not_known(kb: KnowledgeBase, cluster: Cluster, attribute: str, language: str) -> str:
     what = _MESSAGES["attribute_names"][language][attribute]
-    return say("not_known", language, what=what, name=cluster.name, portal=kb.sources.portal)
+    return say("not_known", language, what=what, name=cluster.name, of_name=of_name(cluster.name, language), portal=kb.sources.portal)
 
 
 def cluster_attribute(kb: KnowledgeBase, cluster: Cluster, attribute: str, language: str,
@@ -140,7 +141,8 @@ def cluster_attribute(kb: KnowledgeBase, cluster: Cluster, attribute: str, langu
         if fact is None:
             return Reply(_not_known(kb, cluster, attribute, language), buttons)
         line = {"website": "website_line", "founded": "founded_line", "french_name": "french_name_line"}[attribute]
-        text = say(line, language, url=fact.text.get(language), value=fact.text.get(language), source=fact_note(fact, language))
+        text = say(line, language, url=fact.text.get(language), value=fact.text.get(language), source=fact_note(fact, language),
+                   name=cluster.name, of_name=of_name(cluster.name, language))
         return Reply(text, buttons)
     if attribute == "notes":
         if not cluster.notes:

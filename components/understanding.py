@@ -8,7 +8,7 @@ and the policies use:
   plural, filter, correction), and `position` ("the second one": 2, "the last": 0);
 - `order`: an ordering by founding date (oldest, newest);
 - `other_sense`: "cluster" in another sense or of another region (computing, science, medicine,
-  other_region, everyday).
+  other_region).
 
 - `topic`: a policy topic asked for by its words (the S3, the administration, the decree).
 
@@ -51,8 +51,10 @@ KEEP = {
     "inform_goal", "skip_question", "stop_form", "start_over", "forget_me", "switch_language", "other_language",
     "describe_activity", "recommend_cluster",
 }
-# Intents a follow-up or a cluster question is often mistaken for.
-UNSURE = {None, "nlu_fallback", "out_of_scope", "greet", "thank", "help", "goodbye", "list_clusters", "list_sectors"}
+# Intents that say the classifier found nothing better.
+NOTHING_BETTER = {None, "nlu_fallback", "out_of_scope", "greet", "thank", "help", "goodbye"}
+# Intents a follow-up or a question about a named cluster is often mistaken for.
+UNSURE = NOTHING_BETTER | {"list_clusters", "list_sectors"}
 # Words that point back at the clusters just shown, whatever the classifier says
 # ("which of these are poles?" is no question about the policy).
 FOLLOW_UP_CUES = {"other", "both", "filter", "correction"}
@@ -124,7 +126,9 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
             routed = ASK_LIST_ITEM
         elif unsure and reading.topics and not names_a_cluster:
             routed = ASK_POLICY_TOPIC
-        elif unsure and (names_a_cluster or reading.attributes or reading.unknown_facts):
+        elif unsure and names_a_cluster:
+            routed = ASK_CLUSTER_INFO
+        elif name in NOTHING_BETTER and (reading.attributes or reading.unknown_facts):  # of the cluster in focus
             routed = ASK_CLUSTER_INFO
         if routed and routed != name:
             message.set(CLASSIFIED_INTENT, name, add_to_output=True)

@@ -63,7 +63,7 @@ class Reading:
     unknown_facts: Tuple[str, ...] = ()
     references: Tuple[str, ...] = ()  # other, both, all, plural, filter, correction
     order: Optional[str] = None  # oldest | newest
-    other_sense: Optional[str] = None  # computing, science, medicine, other_region, everyday
+    other_sense: Optional[str] = None  # computing, science, medicine, other_region
     in_scope: bool = False  # words that keep the message about Wallonia's clusters
     topics: Tuple[str, ...] = ()  # policy topics asked for by their words
     cluster_word: bool = False  # "cluster", "pôle"…: ambiguous next to an other-sense word
@@ -73,7 +73,7 @@ class Reading:
         """"Cluster" in another sense, or something else altogether, and nothing of Wallonia's."""
         if not self.other_sense or self.in_scope:
             return False
-        return self.other_sense == "everyday" or self.cluster_word
+        return self.cluster_word
 
 
 class _Phrases:
@@ -180,7 +180,9 @@ class Understanding:
         asked -= self._question_words
         corpus_words = [words_of(p) for p in corpus]
         rare = {w for w in asked if 0 < sum(w in c for c in corpus_words) <= RARE_IN_PARAGRAPHS}
-        return [i for i, p in enumerate(paragraphs) if rare & words_of(p)]
+        facts = set(self.read(text).unknown_facts)  # "its budget?": the paragraphs about a budget
+        return [i for i, p in enumerate(paragraphs)
+                if rare & words_of(p) or facts & set(self.read(p.text.en).unknown_facts)]
 
     def matching_lists(self, cluster: Cluster, text: str, ignore: Iterable[str] = ()) -> List[str]:
         """The cluster's lists (strategy, members, scope) that share a content word with the text:

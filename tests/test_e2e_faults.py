@@ -50,7 +50,7 @@ def timed(call, *args):
 def test_a_fact_edit_changes_the_answer_and_a_broken_edit_keeps_the_last_good_one(servers):
     user = new_user("kb")
     question = "when was Skywin founded?"
-    assert "Founded: 2006, from the merger of EWA and Wallonie Espace" in texts(servers.say(user, question))
+    assert "Skywin was founded: 2006, from the merger of EWA and Wallonie Espace" in texts(servers.say(user, question))
 
     path = servers.knowledge_dir / "clusters" / "skywin.yml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -117,4 +117,4 @@ def test_action_server_frozen_then_resumed(servers):
         assert UNAVAILABLE_EN in answer and UNAVAILABLE_FR in answer and elapsed < 5 + 3
     finally:
         servers.signal_actions(signal.SIGCONT)
-    assert "Site web : https://www.biowin.org" in texts(servers.say(french, "et son site web ?"))
+    assert "Le site web de BioWin : https://www.biowin.org" in texts(servers.say(french, "et son site web ?"))
