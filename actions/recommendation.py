@@ -41,6 +41,8 @@ class ValidateRecommendationForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         intent, text = intent_of(tracker), (tracker.latest_message.get("text") or "").strip()
         requested = tracker.get_slot("requested_slot")
+        if requested in ("organisation_type", "goal") and STORE.understanding.form_answer(requested, text):
+            return {}  # an answer to the question asked, not a new activity
         if requested is None and intent in ACTIVITY_REQUESTS:  # the message that opened the form
             if text.startswith("/"):
                 return {}
@@ -103,8 +105,17 @@ class ValidateRecommendationForm(FormValidationAction):
 
     @staticmethod
     def _skip_if_asked(slot: str, tracker: Tracker) -> Dict[Text, Any]:
-        asked = tracker.get_slot("requested_slot") == slot
-        return {slot: SKIPPED} if asked and intent_of(tracker) == "skip_question" else {}
+        """The question asked, answered by a skip, or by typed words that say one of its options
+        (the entity, when the NLU found one, fills it by the slot's own mapping)."""
+        if tracker.get_slot("requested_slot") != slot:
+            return {}
+        if intent_of(tracker) == "skip_question":
+            return {slot: SKIPPED}
+        if any(e.get("entity") == slot for e in tracker.latest_message.get("entities", [])):
+            return {}
+        text = tracker.latest_message.get("text") or ""
+        option = STORE.understanding.form_answer(slot, text) if not text.startswith("/") else None
+        return {slot: option} if option else {}
 
 
 def activity_evidence(text: str) -> Evidence:

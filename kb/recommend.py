@@ -71,6 +71,7 @@ GENERIC_SHARE = 0.5  # of the cluster documents
 BACKGROUND_SHARE = 0.1  # of the policy paragraphs, for a word of two clusters or more
 
 MIN_SCORE = 1.0  # below this, the best match is too weak: the text is vague
+STRONG_SINGLE_SCORE = 2.0  # one word alone is strong evidence from this score (a specific keyword, not a word of prose)
 RUNNER_UP_SHARE = 0.6  # runners-up are shown when they reach this share of the top score
 MAX_MATCHES = 3
 MAX_REASONS = 6  # activity reasons per match
@@ -723,7 +724,8 @@ class ClusterRanker:
         unexplained = tuple(dict.fromkeys(
             w for w in content if normalize(w) not in matched_words and normalize(w) not in plain and not w.isdigit()))
         several = len(matched) >= 2 or any(len(normalize(t).split()) > 1 for t in matched)
-        level = "strong" if several or not unexplained else "weak"
+        alone = not unexplained and result.matches[0].score >= STRONG_SINGLE_SCORE
+        level = "strong" if several or alone else "weak"
         return Evidence(level, matched, unexplained)
 
     # ----- reasons ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import yaml
+from rapidfuzz import fuzz, process
 
 from kb.loader import DEFAULT_KNOWLEDGE_DIR, KnowledgeError
 from kb.model import Cluster, KnowledgeBase
@@ -20,6 +21,10 @@ from kb.text import fold, normalize
 VOCABULARY_FILE = "vocabulary.yml"
 SECTIONS = ("attributes", "unknown_facts", "references", "orders", "other_senses", "topics")
 WORD_LISTS = ("in_scope", "cluster_words", "activity_words")
+FORM_QUESTIONS = ("organisation_type", "goal")
+# A typed word this close to an option's word (rapidfuzz ratio) stands for it ("universty").
+OPTION_MIN_SCORE = 85
+OPTION_MIN_LENGTH = 5
 OVERVIEW = "overview"
 # A word of at most this many policy paragraphs singles them out.
 RARE_IN_PARAGRAPHS = 2
@@ -116,8 +121,34 @@ class Understanding:
 
     @classmethod
     def from_data(cls, data: Dict[str, Any]) -> "Understanding":
-        return cls({section: data[section] for section in SECTIONS}, data["in_scope"], data["cluster_words"],
-                   data["activity_words"])
+        understanding = cls({section: data[section] for section in SECTIONS}, data["in_scope"], data["cluster_words"],
+                            data["activity_words"])
+        understanding._options = {
+            question: {option: _Phrases(p for language in ("en", "fr") for p in words[language])
+                       for option, words in data["form_answers"][question].items()}
+            for question in FORM_QUESTIONS
+        }
+        return understanding
+
+    def form_answer(self, question: str, text: str) -> Optional[str]:
+        """The option of a guided-dialogue question that a typed answer says ("a universty lab":
+        research), or None when no option, or two equally, are said."""
+        words = [fold(w) for w in normalize(text).split()]
+        words = [self._option_word(question, w) for w in words]
+        counts = {option: len(phrases.spans(words)) for option, phrases in self._options[question].items()}
+        best = max(counts.values(), default=0)
+        winners = [option for option, count in counts.items() if count == best]
+        return winners[0] if best and len(winners) == 1 else None
+
+    def _option_word(self, question: str, word: str) -> str:
+        """The option word a typed word is a misspelling of, else the word itself."""
+        if len(word) < OPTION_MIN_LENGTH:
+            return word
+        known = {w for phrases in self._options[question].values() for p in phrases.phrases for w in p}
+        if word in known:
+            return word
+        match = process.extractOne(word, known, scorer=fuzz.ratio, score_cutoff=OPTION_MIN_SCORE)
+        return match[0] if match else word
 
     def _found(self, section: str, words: Sequence[str]) -> List[str]:
         """The entry keys of a section found in the words, in the order they appear; where two
@@ -239,7 +270,15 @@ def read_vocabulary(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> Dict[str, Any]:
             _check_words(path, f"{section}.{key}", words)
     for section in WORD_LISTS:
         _check_words(path, section, data.get(section))
-    unknown = set(data) - set(SECTIONS) - set(WORD_LISTS)
+    answers = data.get("form_answers")
+    if not isinstance(answers, dict) or set(answers) != set(FORM_QUESTIONS):
+        raise KnowledgeError(path, "form_answers", f"needs the questions {', '.join(FORM_QUESTIONS)}")
+    for question, options in answers.items():
+        if not isinstance(options, dict) or not options:
+            raise KnowledgeError(path, f"form_answers.{question}", "must be a mapping of options")
+        for option, words in options.items():
+            _check_words(path, f"form_answers.{question}.{option}", words)
+    unknown = set(data) - set(SECTIONS) - set(WORD_LISTS) - {"form_answers"}
     if unknown:
         raise KnowledgeError(path, sorted(unknown)[0], "unknown section")
     return data
