@@ -36,10 +36,11 @@ POLICY_TOPIC_BY_INTENT = {
     "ask_submit_project": "projects",
 }
 # What action_answer_cluster answers of a cluster (render.cluster_attribute).
-ANSWERED_ATTRIBUTES = {"strategy", "members", "sector", "type", "website", "founded", "french_name", "notes"}
+ANSWERED_ATTRIBUTES = {"overview", "strategy", "members", "sector", "type", "website", "founded", "french_name", "notes"}
 # For a fact nobody has, the known facts worth giving instead ("how many employees?": its members).
 NEARBY = {"headcount": {"members"}, "budget": {"members"}, "projects_count": {"strategy"}}
 MAX_COMPARED = 5
+MAX_UNEXPLAINED = 2
 # Words that exclude the cluster type named after them ("not the poles", "hors pôles").
 EXCLUDING = {"not", "no", "except", "excluding", "without", "pas", "hors", "sans", "sauf"}
 # Answers about joining end with where to get in touch: the cluster's website, else the portal.
@@ -95,11 +96,13 @@ def _attributes(tracker: Tracker, reading: Reading, cluster: Cluster) -> List[st
         asked.insert(0, by_intent)
     if reading.order and "founded" not in asked:
         asked.append("founded")
-    if not asked:
-        text = tracker.latest_message.get("text") or ""
-        lists = STORE.understanding.matching_lists(cluster, text, ignore=[cluster.name, *cluster.aliases])
-        if lists:  # "members" answers both the members and the scope
-            asked.append("strategy" if lists[0] == "strategy" else "members")
+    text = tracker.latest_message.get("text") or ""
+    for found in STORE.understanding.matching_lists(cluster, text, ignore=[cluster.name, *cluster.aliases]):
+        attribute = "strategy" if found == "strategy" else "members"  # "members" answers the scope too
+        if attribute not in asked:
+            asked.append(attribute)
+    if len(asked) > 1 and asked[0] == "overview" and not reading.attributes:
+        asked.remove("overview")
     return [a for a in asked if a in ANSWERED_ATTRIBUTES]
 
 
@@ -114,6 +117,9 @@ def _answer_one(cluster: Cluster, attributes: Sequence[str], unknown_facts: Sequ
             nearby = [n for n in cluster.notes if set(understanding.read(n.text.en).attributes) & NEARBY.get(fact, set())]
             replies.append(render.unknown_fact(knowledge, cluster, fact, language, nearby))
     for attribute in attributes:
+        if attribute == "overview":
+            replies.append(render.cluster_overview(knowledge, cluster, language))
+            continue
         notes = [n for n in cluster.notes if attribute in understanding.read(n.text.en).attributes] if attribute == "members" else ()
         replies.append(render.cluster_attribute(knowledge, cluster, attribute, language, notes))
     if not replies:
@@ -134,7 +140,8 @@ class ActionAnswerCluster(Action):
         knowledge, language = STORE.knowledge, language_of(tracker)
         reading = state.reading_of(tracker)
         targets = _targets(tracker, reading)
-        if targets.how in ("none", "focus") and not reading.references and state.position_of(tracker) is None:
+        asks_a_question = reading.unknown_facts or set(reading.attributes) - {"overview"}
+        if targets.how in ("none", "focus") and not (reading.references or asks_a_question) and state.position_of(tracker) is None:
             cluster_id, unknown = resolve_cluster(tracker)
             if unknown:
                 closest = [c for c, score in STORE.matcher.closest(unknown) if score >= SUGGESTION_MIN_SCORE]
@@ -342,7 +349,8 @@ class ActionFallback(Action):
         if evidence.level == "strong":
             send(dispatcher, render.recommendation(knowledge, result.matches, None, language))
             return state.shown([m.cluster_id for m in result.matches], result.matches[0].cluster_id)
-        if evidence.level == "weak":
+        # One word of a message the classifier could not place, among many others, is no activity.
+        if evidence.level == "weak" and default == "utter_rephrase" and len(evidence.unexplained) <= MAX_UNEXPLAINED:
             send(dispatcher, render.tentative_match(knowledge, knowledge.cluster(result.matches[0].cluster_id), language))
             return []
         dispatcher.utter_message(response=default)

@@ -52,7 +52,8 @@ class ValidateRecommendationForm(FormValidationAction):
             if evidence.level == "weak":
                 return {"tentative_cluster": STORE.ranker.rank(text).matches[0].cluster_id}
             # A description that matches no cluster (a bank, a hairdresser) is said to be so.
-            return {"activity_vague": True} if intent == "describe_activity" and evidence.unexplained else {}
+            described = len(evidence.unexplained) >= (1 if intent == "describe_activity" else 2)
+            return {"activity_vague": True} if described else {}
         if intent == "describe_activity" and not text.startswith("/"):  # also a correction later on
             return {"activity": text}
         if requested != "activity":
