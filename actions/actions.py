@@ -41,8 +41,12 @@ ANSWERED_ATTRIBUTES = {"overview", "strategy", "members", "sector", "type", "web
 NEARBY = {"headcount": {"members"}, "budget": {"members"}, "projects_count": {"strategy"}}
 MAX_COMPARED = 5
 MAX_UNEXPLAINED = 2
+# A short follow-up that only names another cluster asks the same as before ("and for BioWin?").
+ELLIPSIS = {"and", "et", "same", "pareil", "idem", "meme", "also", "aussi", "about", "pour"}
+ELLIPSIS_MAX_WORDS = 6
 # Words that exclude the cluster type named after them ("not the poles", "hors pôles").
 EXCLUDING = {"not", "no", "except", "excluding", "without", "pas", "hors", "sans", "sauf"}
+ARTICLES = {"the", "a", "le", "la", "les", "des", "du", "un", "une"}
 # Answers about joining end with where to get in touch: the cluster's website, else the portal.
 JOINING_TOPICS = {"joining", "fees", "eligibility", "projects"}
 # An unknown word this close to a cluster name is taken for a misspelt name, not for chatter.
@@ -69,8 +73,26 @@ def resolve_cluster(tracker: Tracker) -> Tuple[Optional[str], Optional[str]]:
     return (current if current and knowledge.cluster(current) else None), None
 
 
+def _set_aside(before: str) -> bool:
+    """Whether the words before a name set it aside: "not BioWin", "pas les pôles"."""
+    words = normalize(before).split()
+    return bool(words) and (words[-1] in EXCLUDING or (len(words) >= 2 and words[-2] in EXCLUDING and words[-1] in ARTICLES))
+
+
 def named_clusters(tracker: Tracker) -> List[str]:
-    return [c for c in latest_entities(tracker, "cluster") if STORE.knowledge.cluster(c)]
+    """The clusters the message names, in order, but those it names to set aside ("not BioWin,
+    GreenWin")."""
+    text = tracker.latest_message.get("text") or ""
+    named, excluded = [], set()
+    for found in tracker.latest_message.get("entities", []):
+        value = found.get("value")
+        if found.get("entity") != "cluster" or not STORE.knowledge.cluster(value):
+            continue
+        if _set_aside(text[: found.get("start", 0)]):
+            excluded.add(value)
+        elif value not in named:
+            named.append(value)
+    return [c for c in named if c not in excluded]
 
 
 def _targets(tracker: Tracker, reading: Reading) -> Targets:
@@ -87,13 +109,26 @@ def _targets(tracker: Tracker, reading: Reading) -> Targets:
                            knowledge, filters, matches)
 
 
-def _attributes(tracker: Tracker, reading: Reading, cluster: Cluster) -> List[str]:
+def _elliptical(tracker: Tracker) -> bool:
+    words = normalize(tracker.latest_message.get("text") or "").split()
+    return len(words) <= ELLIPSIS_MAX_WORDS and bool(set(words) & ELLIPSIS)
+
+
+def _attributes(tracker: Tracker, reading: Reading, cluster: Cluster, targets: Targets) -> List[str]:
     """What is asked of a cluster: the attributes the words name, in order, else the intent's,
-    else the cluster's list whose words the question uses; none for "what is X"."""
+    then the cluster's lists whose words the question uses; for an elliptical follow-up ("and the
+    other one?"), what was asked last; for "are both poles?", the type."""
     asked = list(reading.attributes)
     by_intent = CLUSTER_ATTRIBUTE_BY_INTENT.get(intent_of(tracker))
     if by_intent and by_intent not in asked:
         asked.insert(0, by_intent)
+    if not asked and not reading.unknown_facts and targets.how in ("other", "group", "named"):
+        if targets.how == "group" and latest_entities(tracker, "cluster_type"):
+            asked = ["type"]
+        elif targets.how == "group" and latest_entities(tracker, "sector"):
+            asked = ["sector"]
+        elif targets.how == "other" or "correction" in reading.references or _elliptical(tracker):
+            asked = state.asked(tracker)
     if reading.order and "founded" not in asked:
         asked.append("founded")
     text = tracker.latest_message.get("text") or ""
@@ -158,14 +193,16 @@ class ActionAnswerCluster(Action):
             send(dispatcher, render.joined([render.filtered(knowledge, targets.clusters, state.shown_clusters(tracker), language)], lead))
             return state.shown(targets.clusters) if targets.clusters else []
         clusters = [knowledge.cluster(c) for c in targets.clusters]
-        if len(clusters) > 1 and not (reading.attributes or reading.unknown_facts or CLUSTER_ATTRIBUTE_BY_INTENT.get(intent_of(tracker))):
+        asked = {c.id: _attributes(tracker, reading, c, targets) for c in clusters}
+        if len(clusters) > 1 and not any(asked.values()) and not reading.unknown_facts:
             send(dispatcher, render.joined([render.group(knowledge, clusters, language)], lead))
             return state.shown(targets.clusters)
-        replies = [r for c in clusters for r in _answer_one(c, _attributes(tracker, reading, c), reading.unknown_facts, language)]
+        replies = [r for c in clusters for r in _answer_one(c, asked[c.id], reading.unknown_facts, language)]
         send(dispatcher, render.joined(replies, lead))
+        remembered = state.answered(asked[clusters[-1].id])
         if len(clusters) == 1:
-            return state.focused(clusters[0].id, tracker)
-        return state.shown(targets.clusters)
+            return state.focused(clusters[0].id, tracker) + remembered
+        return state.shown(targets.clusters) + remembered
 
     @staticmethod
     def _corrections(tracker: Tracker, targets: Targets) -> str:
@@ -215,8 +252,7 @@ def _asked_type(tracker: Tracker) -> Optional[str]:
     named, excluded = set(), set()
     for found in tracker.latest_message.get("entities", []):
         if found.get("entity") == "cluster_type" and knowledge.cluster_type(found.get("value")):
-            before = normalize(text[: found.get("start", 0)]).split()[-2:]
-            (excluded if set(before) & EXCLUDING else named).add(found["value"])
+            (excluded if _set_aside(text[: found.get("start", 0)]) else named).add(found["value"])
     kept = named - excluded
     if excluded and not kept:
         others = [t.id for t in knowledge.cluster_types if t.id not in excluded]

@@ -1,6 +1,8 @@
-"""The one conversation state: the clusters last shown, in order (slot `shown_clusters`), and the
-cluster in focus (slot `cluster`). Every action that names clusters records them with `shown()`,
-and every reference ("the other one", "both", "the oldest", "the second") reads them here.
+"""The one conversation state: the clusters last shown, in order (slot `shown_clusters`), the
+cluster in focus (slot `cluster`) and what was last asked of them (slot `asked_attributes`, for
+"and the other one?"). Every action that names clusters records them with `shown()` or
+`focused()`, and every reference ("the other one", "both", "the oldest", "the second") reads
+them here.
 
 What the latest message says beyond its intent comes from the NLU's entities
 (components/understanding.py), read back into a `kb.understand.Reading`."""
@@ -15,6 +17,7 @@ from kb.understand import Reading
 
 SHOWN = "shown_clusters"
 FOCUS = "cluster"
+ASKED = "asked_attributes"
 
 
 def shown_clusters(tracker: Tracker) -> List[str]:
@@ -31,7 +34,16 @@ def shown(clusters: Sequence[str], in_focus: Optional[str] = None) -> List[Event
     clusters = list(dict.fromkeys(clusters))
     if in_focus is None and len(clusters) == 1:
         in_focus = clusters[0]
-    return [SlotSet(SHOWN, clusters), SlotSet(FOCUS, in_focus)]
+    return [SlotSet(SHOWN, clusters), SlotSet(FOCUS, in_focus), SlotSet(ASKED, [])]
+
+
+def asked(tracker: Tracker) -> List[str]:
+    return list(tracker.get_slot(ASKED) or [])
+
+
+def answered(attributes: Sequence[str]) -> List[EventType]:
+    """Records what was asked, for an elliptical follow-up ("and the other one?")."""
+    return [SlotSet(ASKED, list(attributes))]
 
 
 def focused(cluster_id: str, tracker: Tracker) -> List[EventType]:

@@ -51,12 +51,15 @@ KEEP = {
     "inform_goal", "skip_question", "stop_form", "start_over", "forget_me", "switch_language", "other_language",
     "describe_activity", "recommend_cluster",
 }
+# The guided dialogue's answers and controls: the form needs them as they are.
+FORM_ANSWERS = {"inform_organisation_type", "inform_goal", "skip_question", "stop_form", "start_over", "forget_me",
+                "switch_language", "other_language"}
 # Intents that say the classifier found nothing better.
 NOTHING_BETTER = {None, "nlu_fallback", "out_of_scope", "greet", "thank", "help", "goodbye"}
 # Intents a follow-up or a question about a named cluster is often mistaken for.
 UNSURE = NOTHING_BETTER | {"list_clusters", "list_sectors"}
-# Words that point back at the clusters just shown, whatever the classifier says
-# ("which of these are poles?" is no question about the policy).
+# Words that point back at the clusters just shown, whatever the classifier says ("which of
+# these are poles?" is no question about the policy); an ordering ("the oldest") too.
 FOLLOW_UP_CUES = {"other", "both", "filter", "correction"}
 # Words that point back only when the classifier has nothing better ("them", "the oldest").
 WEAK_CUES = {"all", "plural"}
@@ -118,13 +121,17 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
         routed = None
         if reading.out_of_scope and not names_a_cluster:
             routed = OUT_OF_SCOPE
+        elif name in FORM_ANSWERS:
+            return
+        elif reading.order and not names_a_cluster:  # "which one is older?" describes no activity
+            routed = ASK_LIST_ITEM
         elif name in KEEP:
             return
         elif set(reading.references) & FOLLOW_UP_CUES and not names_a_cluster:
             routed = ASK_LIST_ITEM
-        elif unsure and (reading.order or set(reading.references) & WEAK_CUES or _position(entities)) and not names_a_cluster:
+        elif unsure and (set(reading.references) & WEAK_CUES or _entity(entities, "position")) and not names_a_cluster:
             routed = ASK_LIST_ITEM
-        elif unsure and reading.topics and not names_a_cluster:
+        elif name in NOTHING_BETTER and reading.topics and not names_a_cluster and not _entity(entities, "sector"):
             routed = ASK_POLICY_TOPIC
         elif unsure and names_a_cluster:
             routed = ASK_CLUSTER_INFO
@@ -135,5 +142,5 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
             route(message, routed)
 
 
-def _position(entities: List[Dict[str, Any]]) -> bool:
-    return any(e.get("entity") == "position" for e in entities)
+def _entity(entities: List[Dict[str, Any]], name: str) -> bool:
+    return any(e.get("entity") == name for e in entities)

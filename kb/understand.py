@@ -330,18 +330,22 @@ def resolve_targets(
         candidates = _filtered(others, filters, knowledge) if any(filters.values()) else others
         if len(candidates) == 1 or (candidates and "other" in references):
             return Targets((candidates[0],), "other")
+    if reading.order and len(named) >= 2:  # "did BioWin come before GreenWin?"
+        return _ordered(named, reading.order, knowledge)
     if named:
         return Targets(tuple(named), "named")
+    if reading.order and len(shown) >= 2:
+        return _ordered(shown, reading.order, knowledge)
     if position is not None and shown:
         index = len(shown) - 1 if position == LAST else position - 1
         if 0 <= index < len(shown):
             return Targets((shown[index],), "position")
-    if reading.order and len(shown) >= 2:
-        return _ordered(shown, reading.order, knowledge)
     if "other" in references and len(others) == 1:
         return Targets((others[0],), "other")
     grouped = references & {"both", "all", "plural", "filter"}
     if grouped and len(shown) >= 2:
+        if any(filters.values()) and "filter" not in references:  # "are both poles?": asked of each
+            return Targets(tuple(shown), "group")
         if any(filters.values()):
             return Targets(tuple(_filtered(shown, filters, knowledge)), "filter")
         if "filter" in references and matches is not None:

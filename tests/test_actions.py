@@ -28,7 +28,7 @@ def test_what_is_a_cluster(knowledge, matcher):
     assert "competitiveness cluster" in text and "Mobility and Transport" in text
     assert "circa 2010–2013" in text  # says the page describes its time
     assert "https://www.skywin.be" in text
-    assert slots_set(events) == {"cluster": "skywin", "shown_clusters": ["skywin"]}
+    assert slots_set(events)["cluster"] == "skywin" and slots_set(events)["shown_clusters"] == ["skywin"]
     assert '/ask_cluster_strategy{"cluster": "skywin"}' in payloads(messages)
 
 
@@ -129,7 +129,7 @@ def test_list_sectors(knowledge, matcher):
 @pytest.mark.parametrize("text, expected", [("the second one", "wagralim"), ("tell me about the first", "biowin"), ("the last one", "wagralim"), ("number 2", "wagralim")])
 def test_an_item_of_the_last_list(matcher, text, expected):
     _, events = ask(matcher, ActionAnswerCluster(), text, "ask_list_item", shown_clusters=["biowin", "wagralim"])
-    assert slots_set(events) == {"cluster": expected, "shown_clusters": ["biowin", "wagralim"]}
+    assert slots_set(events)["cluster"] == expected and slots_set(events)["shown_clusters"] == ["biowin", "wagralim"]
 
 
 def test_an_item_out_of_range_or_without_list(matcher):
@@ -154,7 +154,7 @@ def test_compare_two_clusters(knowledge, matcher):
     assert "All are competitiveness clusters" in text
     assert "Mobility and Transport" in text and "Transversal Technologies" in text
     assert knowledge.cluster("mecatech").strategy.items[0].en in text
-    assert slots_set(events) == {"shown_clusters": ["skywin", "mecatech"], "cluster": None}
+    assert slots_set(events) == {"shown_clusters": ["skywin", "mecatech"], "cluster": None, "asked_attributes": []}
 
 
 def test_compare_with_the_cluster_talked_about(matcher):
@@ -175,7 +175,7 @@ def test_every_policy_intent_has_its_topic(knowledge, matcher, intent):
 def test_the_sixth_cluster_is_greenwin(matcher):
     messages, events = ask(matcher, ActionAnswerPolicy(), "which was the sixth", "ask_policy_sixth_cluster")
     assert "GreenWin" in text_of(messages) and "environmental technologies" in text_of(messages)
-    assert slots_set(events) == {"shown_clusters": ["greenwin"], "cluster": "greenwin"}
+    assert slots_set(events) == {"shown_clusters": ["greenwin"], "cluster": "greenwin", "asked_attributes": []}
 
 
 def test_answers_follow_the_language_slot(knowledge, matcher):
@@ -206,3 +206,71 @@ def test_an_answer_to_the_question_asked_is_not_repeated(value, requested):
     dispatcher = CollectingDispatcher()
     assert ValidateRecommendationForm().validate_organisation_type(value, dispatcher, tracker, {}) == {"organisation_type": value}
     assert dispatcher.messages == []
+
+
+def test_a_comparison_of_three_then_follow_ups_over_them(knowledge, matcher):
+    messages, events = ask(matcher, ActionCompareClusters(), "compare GreenWin, BioWin and TWIST", "compare_clusters")
+    assert all(name in text_of(messages) for name in ("GreenWin", "BioWin", "TWIST"))
+    state = slots_set(events)
+    assert state["shown_clusters"] == ["greenwin", "biowin", "twist"] and state["cluster"] is None
+    messages, events = ask(matcher, ActionAnswerCluster(), "which one is the oldest?", "ask_list_item", **state)
+    assert "BioWin" in text_of(messages).splitlines()[0] and "TWIST" in text_of(messages).splitlines()[-1]
+    messages, _ = ask(matcher, ActionAnswerCluster(), "which of these are business clusters?", "ask_list_item", **state)
+    assert "TWIST" in text_of(messages) and "BioWin" not in text_of(messages)
+    messages, _ = ask(matcher, ActionAnswerCluster(), "and their websites?", "ask_cluster_website", **state)
+    assert "greenwin.be" in text_of(messages) and "biowin.org" in text_of(messages)
+
+
+def test_the_other_one_asks_the_same_of_it(matcher):
+    state = {"shown_clusters": ["tweed", "infopole-cluster-tic"], "cluster": "tweed", "asked_attributes": ["members"]}
+    messages, events = ask(matcher, ActionAnswerCluster(), "et l'autre ?", "ask_list_item", language="fr", **state)
+    assert "180" in text_of(messages) and slots_set(events)["cluster"] == "infopole-cluster-tic"
+
+
+def test_a_correction_sets_the_named_cluster_aside(matcher):
+    state = {"shown_clusters": ["biowin"], "cluster": "biowin", "asked_attributes": ["founded"]}
+    messages, events = ask(matcher, ActionAnswerCluster(), "oops not biowin, greenwin", "ask_cluster_info", **state)
+    assert "2011" in text_of(messages) and slots_set(events)["cluster"] == "greenwin"
+
+
+def test_a_fact_nobody_has_is_unknown_with_what_is_known_and_where_to_look(knowledge, matcher):
+    messages, _ = ask(matcher, ActionAnswerCluster(), "how many employees does TWIST have?", "ask_cluster_members")
+    text = text_of(messages)
+    assert "not known" in text and "100 members" in text and knowledge.sources.portal in text
+    messages, _ = ask(matcher, ActionAnswerCluster(), "who is the director of skywin", "ask_cluster_info")
+    assert "not known" in text_of(messages) and "https://www.skywin.be" in text_of(messages)
+
+
+def test_a_wrong_premise_is_corrected_and_every_part_answered(matcher):
+    messages, _ = ask(matcher, ActionAnswerCluster(), "since Skywin is a business cluster, what is its website and when was it founded?", "ask_cluster_website")
+    text = text_of(messages)
+    assert text.startswith("Note: Skywin is a competitiveness cluster, not a business cluster.")
+    assert "https://www.skywin.be" in text and "2006" in text
+
+
+def test_the_fallback_decides_with_the_ranking_and_the_state(matcher):
+    from actions.actions import ActionFallback
+
+    messages, events = ask(matcher, ActionFallback(), "we are a small biotech lab working on vaccines", "nlu_fallback")
+    assert "BioWin" in text_of(messages) and slots_set(events)["cluster"] == "biowin"
+    messages, _ = ask(matcher, ActionFallback(), "battery cells, that's what we make", "nlu_fallback")
+    assert "may fit" in text_of(messages) and "tell me more" in text_of(messages)
+    messages, _ = ask(matcher, ActionFallback(), "does it take asbestos?", "nlu_fallback", cluster="val-plus")
+    assert "asbestos" in text_of(messages)
+    messages, _ = ask(matcher, ActionFallback(), "setting up a kubernetes cluster", "out_of_scope")
+    assert [m["response"] for m in messages] == ["utter_out_of_scope"]
+
+
+@pytest.mark.parametrize("requested, text, value", [
+    ("organisation_type", "reserch lab at a uni", "research"),
+    ("organisation_type", "on est une start up", "startup"),
+    ("goal", "surtout du réseau", "network"),
+])
+def test_a_typed_answer_fills_the_question_asked_and_keeps_the_activity(requested, text, value):
+    import asyncio
+
+    form = ValidateRecommendationForm()
+    tracker = tracker_for(text, "describe_activity", slots={"requested_slot": requested, "activity": "we make drones"})
+    extract = getattr(form, f"extract_{requested}")
+    assert asyncio.run(extract(CollectingDispatcher(), tracker, {})) == {requested: value}
+    assert asyncio.run(form.extract_activity(CollectingDispatcher(), tracker, {})) == {}
