@@ -15,9 +15,12 @@ from actions.knowledge import STORE
 from kb.recommend import Evidence
 
 SKIPPED = "skipped"
-FORM_SLOTS = ("activity", "organisation_type", "goal", "quick_recommendation", "activity_vague", "tentative_cluster")
-# Intents that ask for the activity to be described, and so may carry the description itself.
-ACTIVITY_REQUESTS = {"recommend_cluster", "describe_activity"}
+# What the extraction of the activity decides besides the answer itself.
+SIDE_SLOTS = ("quick_recommendation", "activity_vague", "tentative_cluster")
+FORM_SLOTS = ("activity", "organisation_type", "goal", *SIDE_SLOTS)
+# Intents that ask for the activity to be described, and so may carry the description itself;
+# a description with "entreprise" in it may also come as an answer to the type question.
+ACTIVITY_REQUESTS = {"recommend_cluster", "describe_activity", "inform_organisation_type", "inform_goal"}
 # A message with one of these intents is never taken for the free-text activity answer.
 NOT_AN_ACTIVITY = {
     *CLUSTER_ATTRIBUTE_BY_INTENT, *POLICY_TOPIC_BY_INTENT, "ask_cluster_info", "compare_clusters", "list_clusters",
@@ -29,6 +32,15 @@ NOT_AN_ACTIVITY = {
 class ValidateRecommendationForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_recommendation_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        """As rasa-sdk's, but the slots the extraction sets beside the questions' (SIDE_SLOTS) are
+        kept: rasa-sdk returns only the required slots it validated."""
+        extraction = await self.get_extraction_events(dispatcher, tracker, domain)
+        tracker.add_slots(extraction)
+        validation = await self._extract_validation_events(dispatcher, tracker, domain)
+        validated = {event["name"] for event in validation}
+        return validation + [e for e in extraction if e["name"] in SIDE_SLOTS and e["name"] not in validated]
 
     async def required_slots(
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -49,6 +61,8 @@ class ValidateRecommendationForm(FormValidationAction):
             evidence = activity_evidence(text)
             if evidence.level == "strong":
                 return {"activity": text, "quick_recommendation": True}
+            if intent.startswith("inform_"):  # "actually we are a start-up": an answer, not an activity
+                return {}
             if evidence.level == "weak":
                 return {"tentative_cluster": STORE.ranker.rank(text).matches[0].cluster_id}
             # A description that matches no cluster (a bank, a hairdresser) is said to be so.

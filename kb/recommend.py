@@ -714,15 +714,15 @@ class ClusterRanker:
         """The ranking's evidence for `activity` (see Evidence); `plain_words` are the words
         anyone uses to describe an activity ("we make", "company"), which explain nothing."""
         result = result if result is not None else self.rank(activity)
-        if not result.matches:
-            return Evidence("none", (), ())
-        reasons = [r for r in result.matches[0].reasons if r.kind in ("keyword", "page")]
+        reasons = [r for r in result.matches[0].reasons if r.kind in ("keyword", "page")] if result.matches else []
         matched = tuple(dict.fromkeys(t for r in reasons for t in r.terms))
         matched_words = {w for t in matched for w in normalize(t).split()}
         plain = {normalize(w) for w in plain_words}
         content = [w.surface for w in self._analyzer.words(activity, ("en", "fr"), ("en", "fr"))]
         unexplained = tuple(dict.fromkeys(
             w for w in content if normalize(w) not in matched_words and normalize(w) not in plain and not w.isdigit()))
+        if not result.matches:
+            return Evidence("none", (), unexplained)
         several = len(matched) >= 2 or any(len(normalize(t).split()) > 1 for t in matched)
         alone = not unexplained and result.matches[0].score >= STRONG_SINGLE_SCORE
         level = "strong" if several or alone else "weak"
