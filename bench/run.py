@@ -26,15 +26,11 @@ from typing import Dict, List
 import requests
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.servers import RASA, RASA_SERVER, environment, free_port  # noqa: E402
+from scripts import launcher
+from scripts.launcher import RASA, ROOT, environment
+from scripts.services import free_port
 
 CONFIGS = {"assistant": ROOT / "config.yml", "anchor": ROOT / "bench" / "anchor_config.yml"}
-# How each one's Rasa server is started: the assistant as scripts/run.sh does (with runtime/), the
-# anchor as stock `rasa run`.
-SERVER_COMMANDS = {"assistant": RASA_SERVER, "anchor": [RASA]}
 # One conversation of the load: questions, lists, follow-ups, a recommendation, out of scope.
 CONVERSATION = [
     "What is Skywin?", "what are its axes?", "list the clusters of the health sector", "the second one",
@@ -93,8 +89,11 @@ def measure_training(name: str, workdir: Path, result: Result) -> Path:
 
 
 class Servers:
+    """The assistant as `make run` starts it (scripts/launcher.py: runtime/, the guarded channels);
+    the anchor as stock `rasa run` with Rasa's own channels. Both on an SQLite tracker store."""
+
     def __init__(self, name: str, model: Path, workdir: Path) -> None:
-        self.server_command = SERVER_COMMANDS[name]
+        self.name = name
         self.model, self.workdir = model, workdir
         self.rasa_port, self.actions_port = free_port(), free_port()
         self.processes: List[subprocess.Popen] = []
@@ -105,21 +104,22 @@ class Servers:
 
     def start(self) -> float:
         """Starts both servers at once; seconds until the first answer that needs the actions."""
-        endpoints = self.workdir / "endpoints.yml"
-        endpoints.write_text(
-            f"action_endpoint:\n  url: http://127.0.0.1:{self.actions_port}/webhook\n"
-            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.workdir / 'bench.db'}\n"
-        )
-        env = environment()
-        log = (self.workdir / "servers.log").open("ab")
+        endpoints = launcher.sqlite_endpoints(self.workdir / "endpoints.yml", self.actions_port,
+                                              self.workdir / f"bench-{self.name}.db")
+        env = environment({name: value for name, value in os.environ.items()
+                           if name not in ("RASA_API_TOKEN", "WEB_ORIGIN")})
+        if self.name == "assistant":
+            rasa = launcher.rasa_command(self.rasa_port, endpoints,
+                                         launcher.write_credentials(self.workdir / "credentials.yml", env), env,
+                                         self.model)
+        else:
+            rasa = [RASA, "run", "--model", str(self.model), "--port", str(self.rasa_port),
+                    "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")]
+        log = self.workdir / "servers.log"
         started = time.perf_counter()
-        self.processes = [
-            subprocess.Popen([RASA, "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
-                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT),
-            subprocess.Popen([*self.server_command, "run", "--model", str(self.model), "--port", str(self.rasa_port),
-                              "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")],
-                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT),
-        ]
+        self.processes = [launcher.launch(launcher.actions_command(self.actions_port),
+                                          launcher.actions_environment(env), log),
+                          launcher.launch(rasa, env, log)]
         deadline = started + 600
         while time.perf_counter() < deadline:
             try:
@@ -143,13 +143,7 @@ class Servers:
         return {"actions": cpu_seconds(self.processes[0].pid), "rasa": cpu_seconds(self.processes[1].pid)}
 
     def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        launcher.stop(self.processes[::-1], timeout=30)
 
 
 def cpu_seconds(pid: int) -> float:
