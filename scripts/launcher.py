@@ -35,7 +35,7 @@ VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python")
 RASA = str(VENV_BIN / "rasa")
 MODEL = ROOT / "models" / "current.tar.gz"
-TRACKER_STORE = "SQL"  # as in endpoints.yml
+TRACKER_STORE = "stores.bounded_tracker_store.BoundedSQLTrackerStore"  # as in endpoints.yml
 # `python -m runtime`, with --enable-api and the token added from the environment, not argv.
 RUNTIME_WITH_API = ("import os, sys\nfrom runtime.__main__ import main\n"
                     "sys.exit(main(['--enable-api', '--auth-token', os.environ['RASA_API_TOKEN']]))")
