@@ -5,6 +5,7 @@
       dialect: sqlite            # or postgresql, with the options of CheckedSQLTrackerStore
       db: var/conversations.db
       # max_turns: 10            user turns kept in the tracker Rasa works on (default 10)
+      # max_conversations: 1000  trackers kept in memory (the least recently used is dropped)
 
 Stock `SQLTrackerStore` rebuilds every event of the session on every message, counts them again
 on every save, and the tracker it returns is the whole session: both action-server calls send all
@@ -48,7 +49,7 @@ from stores.sql_tracker_store import CheckedSQLTrackerStore
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_TURNS = 10
-DEFAULT_MAX_CONVERSATIONS = 10_000  # trackers kept in memory, least recently used dropped first
+DEFAULT_MAX_CONVERSATIONS = 1000  # trackers kept in memory (each at most 2 × max_turns turns), least recently used dropped first
 INDEX_NAME = "ix_events_sender_id_id"
 
 
@@ -110,8 +111,9 @@ class BoundedSQLTrackerStore(CheckedSQLTrackerStore):
             entry = None
         first_id, last_id = self._id_range(sender_id)
         if entry is not None and (first_id, last_id) != (entry.first_id, entry.last_id):
-            if first_id == entry.first_id and None not in (last_id, entry.last_id) and last_id > entry.last_id:
-                newer = self._events_after(sender_id, entry.last_id)  # saved by another instance
+            grown = first_id == entry.first_id and None not in (last_id, entry.last_id) and last_id > entry.last_id
+            newer = self._events_after(sender_id, entry.last_id) if grown else []  # saved by another instance
+            if newer:
                 for _id, event in newer:
                     entry.tracker.update(event)
                 entry.saved, entry.last_id = len(entry.tracker.events), newer[-1][0]

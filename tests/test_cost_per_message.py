@@ -11,7 +11,8 @@ talking to the real action server; the work of each message is counted where Ras
 On SQLite and on PostgreSQL + Redis (two instances sharing them, taking turns), the counts of
 messages 61–80 are no higher than those of messages 11–30; with Rasa's own SQL tracker store
 they grow (the control). A long conversation gets the same answers as with Rasa's store, with
-the tracker cut every few turns.
+the tracker cut every few turns. And the store itself: only another instance's new events are
+read; an unsaved change, a deletion ("forget me") or a purge makes it read as Rasa reads.
 """
 
 import asyncio
@@ -166,3 +167,58 @@ def test_a_long_conversation_gets_the_answers_of_rasas_store(actions, loop, tmp_
     stock = load(loop, endpoints(tmp_path / "s.yml", actions, sqlite_store("SQL", tmp_path / "s.db")))
     messages = LONG_SCRIPT * 2
     assert converse(loop, [bounded], "long", messages) == converse(loop, [stock], "long", messages)
+
+
+# --- the store's checks against the database, without a model -----------------------------------
+
+def test_the_store_reads_only_what_changed_and_again_after_a_deletion_or_an_unsaved_change(loop, tmp_path,
+                                                                                       monkeypatch):
+    import sqlalchemy as sa
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+    from stores.bounded_tracker_store import BoundedSQLTrackerStore
+
+    domain = Domain.load("domain.yml")
+    database = str(tmp_path / "store.db")
+    store, other_instance = (BoundedSQLTrackerStore(domain=domain, dialect="sqlite", db=database) for _ in range(2))
+    rasas = SQLTrackerStore(domain=domain, dialect="sqlite", db=database)
+    run = loop.run_until_complete
+    deserialised = []
+    from_parameters = Event.from_parameters
+    monkeypatch.setattr(Event, "from_parameters",
+                        staticmethod(lambda data, *a, **k: deserialised.append(data) or from_parameters(data, *a, **k)))
+
+    def turn(tracker, text):
+        for event in (UserUttered(text), ActionExecuted("utter_greet"), BotUttered(f"re: {text}"),
+                      ActionExecuted("action_listen")):
+            tracker.update(event)
+
+    tracker = run(store.get_or_create_tracker("someone"))
+    turn(tracker, "hello")
+    run(store.save(tracker))
+    deserialised.clear()
+    assert run(store.retrieve("someone")) is tracker and deserialised == []  # from memory, checked by ids
+
+    elsewhere = run(other_instance.retrieve("someone"))
+    turn(elsewhere, "from the other instance")
+    run(other_instance.save(elsewhere))
+    deserialised.clear()
+    tracker = run(store.retrieve("someone"))
+    assert [d["event"] for d in deserialised] == ["user", "action", "bot", "action"]  # the 4 new events only
+    assert [e.as_dict() for e in tracker.events][-4:] == [e.as_dict() for e in list(elsewhere.events)[-4:]]
+
+    tracker.update(UserUttered("never saved"))  # an error during the message: no save
+    again = run(store.retrieve("someone"))
+    assert again is not tracker and "never saved" not in [getattr(e, "text", None) for e in again.events]
+    assert [e.as_dict() for e in again.events] == [e.as_dict() for e in run(rasas.retrieve("someone")).events]
+
+    with store.engine.begin() as connection:  # "forget me": the conversation's first events deleted
+        first = connection.execute(sa.text("SELECT min(id) FROM events WHERE sender_id = 'someone'")).scalar()
+        connection.execute(sa.text("DELETE FROM events WHERE id <= :first"), {"first": first + 3})
+    after_deletion = run(store.retrieve("someone"))
+    assert [e.as_dict() for e in after_deletion.events] == [e.as_dict() for e in run(rasas.retrieve("someone")).events]
+    with store.engine.begin() as connection:  # the purge: all of it
+        connection.execute(sa.text("DELETE FROM events WHERE sender_id = 'someone'"))
+    assert run(store.retrieve("someone")) is None
