@@ -21,20 +21,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, List
 
 import requests
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.servers import RASA, RASA_SERVER, environment, free_port  # noqa: E402
+from scripts import launcher
+from scripts.launcher import RASA, ROOT, environment
+from scripts.services import PostgresServer, RedisServer, free_port
 
 CONFIGS = {"assistant": ROOT / "config.yml", "anchor": ROOT / "bench" / "anchor_config.yml"}
-# How each one's Rasa server is started: the assistant as scripts/run.sh does (with runtime/), the
-# anchor as stock `rasa run`.
-SERVER_COMMANDS = {"assistant": RASA_SERVER, "anchor": [RASA]}
 # One conversation of the load: questions, lists, follow-ups, a recommendation, out of scope.
 CONVERSATION = [
     "What is Skywin?", "what are its axes?", "list the clusters of the health sector", "the second one",
@@ -56,6 +52,7 @@ class Result:
     intent_f1: float = 0.0
     entity_f1: float = 0.0
     recommendation_top1: float = 0.0
+    growth_ms: Dict[str, List[float]] = field(default_factory=dict)  # store -> latency of messages 1..N
 
 
 def rss_mb(pid: int) -> float:
@@ -93,8 +90,12 @@ def measure_training(name: str, workdir: Path, result: Result) -> Path:
 
 
 class Servers:
-    def __init__(self, name: str, model: Path, workdir: Path) -> None:
-        self.server_command = SERVER_COMMANDS[name]
+    """The assistant as `make run` starts it (scripts/launcher.py: runtime/, the guarded channels);
+    the anchor as stock `rasa run` with Rasa's own channels. Both on an SQLite tracker store."""
+
+    def __init__(self, name: str, model: Path, workdir: Path, stores: Dict[str, str] = None) -> None:
+        """`stores`: the DB_*/REDIS_* of a PostgreSQL and a Redis (endpoints.scale-out.yml), else SQLite."""
+        self.name, self.stores = name, stores
         self.model, self.workdir = model, workdir
         self.rasa_port, self.actions_port = free_port(), free_port()
         self.processes: List[subprocess.Popen] = []
@@ -105,21 +106,26 @@ class Servers:
 
     def start(self) -> float:
         """Starts both servers at once; seconds until the first answer that needs the actions."""
-        endpoints = self.workdir / "endpoints.yml"
-        endpoints.write_text(
-            f"action_endpoint:\n  url: http://127.0.0.1:{self.actions_port}/webhook\n"
-            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.workdir / 'bench.db'}\n"
-        )
-        env = environment()
-        log = (self.workdir / "servers.log").open("ab")
+        env = environment({name: value for name, value in os.environ.items()
+                           if name not in ("RASA_API_TOKEN", "WEB_ORIGIN")})
+        if self.stores:
+            endpoints = ROOT / "endpoints.scale-out.yml"
+            env.update(self.stores, ACTION_SERVER_URL=f"http://127.0.0.1:{self.actions_port}/webhook")
+        else:
+            endpoints = launcher.sqlite_endpoints(self.workdir / "endpoints.yml", self.actions_port,
+                                                  self.workdir / f"bench-{self.name}.db")
+        if self.name == "assistant":
+            rasa = launcher.rasa_command(self.rasa_port, endpoints,
+                                         launcher.write_credentials(self.workdir / "credentials.yml", env), env,
+                                         self.model)
+        else:
+            rasa = [RASA, "run", "--model", str(self.model), "--port", str(self.rasa_port),
+                    "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")]
+        log = self.workdir / "servers.log"
         started = time.perf_counter()
-        self.processes = [
-            subprocess.Popen([RASA, "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
-                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT),
-            subprocess.Popen([*self.server_command, "run", "--model", str(self.model), "--port", str(self.rasa_port),
-                              "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")],
-                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT),
-        ]
+        self.processes = [launcher.launch(launcher.actions_command(self.actions_port),
+                                          launcher.actions_environment(env), log),
+                          launcher.launch(rasa, env, log)]
         deadline = started + 600
         while time.perf_counter() < deadline:
             try:
@@ -143,13 +149,7 @@ class Servers:
         return {"actions": cpu_seconds(self.processes[0].pid), "rasa": cpu_seconds(self.processes[1].pid)}
 
     def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        launcher.stop(self.processes[::-1], timeout=30)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -231,6 +231,42 @@ def measure_serving(name: str, model: Path, workdir: Path, result: Result, runs:
             servers.stop()
 
 
+def growth(servers: Servers, messages: int) -> List[float]:
+    """Latency (ms) of each message of one conversation of `messages` messages, one at a time."""
+    sender = f"bench-growth-{random.random()}"
+    latencies = []
+    for number in range(messages):
+        started = time.perf_counter()
+        servers.say(sender, CONVERSATION[number % len(CONVERSATION)])
+        latencies.append(1000 * (time.perf_counter() - started))
+    return latencies
+
+
+def measure_growth(model: Path, workdir: Path, result: Result, messages: int) -> None:
+    """The assistant's growth curve on SQLite and on PostgreSQL + Redis."""
+    for store in ("sqlite", "postgresql"):
+        services = (PostgresServer(), RedisServer()) if store == "postgresql" else ()
+        servers = None
+        try:
+            for service in services:
+                service.start()
+            stores = {**services[0].env(), **services[1].env()} if services else None
+            servers = Servers("assistant", model, workdir / f"growth-{store}", stores)
+            servers.workdir.mkdir(exist_ok=True)
+            servers.start()
+            result.growth_ms[store] = growth(servers, messages)
+        finally:
+            if servers:
+                servers.stop()
+            for service in services:
+                service.destroy()
+
+
+def growth_ratio(latencies: List[float]) -> float:
+    """Median of messages 251–300 (the last 50) over the median of messages 1–50."""
+    return statistics.median(latencies[-50:]) / statistics.median(latencies[:50])
+
+
 def measure_accuracy(name: str, workdir: Path, result: Result) -> None:
     """Intent and entity F1 on a held-out 20 % of the NLU data (same split for both)."""
     split = workdir / "split"
@@ -287,6 +323,11 @@ def write_report(results: Dict[str, Result], args: argparse.Namespace, elapsed: 
             (f"Rasa server CPU per message, {level} conversations (ms)", a.load[level]["rasa_cpu_ms_per_message"], b.load[level]["rasa_cpu_ms_per_message"], ""),
             (f"Action server CPU per message, {level} conversations (ms)", a.load[level]["actions_cpu_ms_per_message"], b.load[level]["actions_cpu_ms_per_message"], ""),
         ]
+    for store, latencies in a.growth_ms.items():
+        rows += [(f"One conversation, {store}: median of messages 1–50 (ms)", statistics.median(latencies[:50]), None, ""),
+                 (f"One conversation, {store}: median of messages {len(latencies) - 49}–{len(latencies)} (ms)",
+                  statistics.median(latencies[-50:]), None, ""),
+                 (f"One conversation, {store}: growth ratio (last 50 / first 50)", growth_ratio(latencies), None, "≤ 1.25")]
     rows += [
         ("Intent F1, held-out 20 %", a.intent_f1, b.intent_f1, "≥ 1.00"),
         ("Entity F1, held-out 20 %", a.entity_f1, b.entity_f1, "≥ 1.00"),
@@ -308,10 +349,18 @@ def write_report(results: Dict[str, Result], args: argparse.Namespace, elapsed: 
         "| measure | assistant | anchor | ratio | target |",
         "|---|---:|---:|---:|---|",
     ]
+    def cell(value: Any, digits: int) -> str:
+        return "—" if value is None else f"{value:.{digits}f}"
+
     for name, x, y, target in rows:
-        lines.append(f"| {name} | {x:.3f} | {y:.3f} | {ratio(x, y)} | {target} |" if isinstance(x, float) and x < 10
-                     else f"| {name} | {x:.1f} | {y:.1f} | {ratio(x, y)} | {target} |")
+        digits = 3 if isinstance(x, float) and x < 10 else 1
+        lines.append(f"| {name} | {cell(x, digits)} | {cell(y, digits)} | {ratio(x, y) if y is not None else '—'} | {target} |")
     lines += ["", "![latency against concurrency](benchmarks-latency.png)", ""]
+    if a.growth_ms:
+        lines += ["The growth rows: the assistant only (anchor column empty), one conversation of "
+                  f"{len(next(iter(a.growth_ms.values())))} messages (the load's script in a loop), one message at a time; "
+                  "PostgreSQL + Redis as `make run-scale-out` uses them (endpoints.scale-out.yml), one instance.",
+                  "", "![latency against message number](benchmarks-growth.png)", ""]
     profile_marker = "<!-- profile -->"
     existing = (docs / "benchmarks.md").read_text(encoding="utf-8") if (docs / "benchmarks.md").exists() else ""
     tail = existing[existing.index(profile_marker):] if profile_marker in existing else profile_marker + "\n"
@@ -337,12 +386,25 @@ def write_report(results: Dict[str, Result], args: argparse.Namespace, elapsed: 
     figure.tight_layout()
     figure.savefig(docs / "benchmarks-latency.png", dpi=100)
 
+    if a.growth_ms:
+        figure, axis = plt.subplots(figsize=(6, 4))
+        for store, latencies in a.growth_ms.items():
+            axis.plot(range(1, len(latencies) + 1), latencies, ".", markersize=3, label=store)
+        axis.set_xlabel("message number in the conversation")
+        axis.set_ylabel("latency (ms)")
+        axis.set_yscale("log")
+        axis.legend()
+        axis.set_title("One conversation: latency against message number")
+        figure.tight_layout()
+        figure.savefig(docs / "benchmarks-growth.png", dpi=100)
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")], default=[1, 10, 50])
+    parser.add_argument("--messages", type=int, default=300, help="messages of the growth curve's conversation")
     parser.add_argument("--quick", action="store_true", help="1 start, 5 s of load: to try the script")
     args = parser.parse_args()
     if args.quick:
@@ -357,6 +419,9 @@ def main() -> int:
             model = measure_training(name, workdir, result)
             print(f"[{name}] serving…", flush=True)
             measure_serving(name, model, workdir, result, args.runs, args.duration, args.levels)
+            if name == "assistant":
+                print(f"[{name}] growth curve…", flush=True)
+                measure_growth(model, workdir, result, args.messages)
             print(f"[{name}] accuracy…", flush=True)
             measure_accuracy(name, workdir, result)
             result.recommendation_top1 = top1

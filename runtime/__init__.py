@@ -1,6 +1,8 @@
 """How this assistant runs Rasa's server: `python -m runtime run …` is `rasa run …` with the changes
 below applied first. Each one is measured in docs/benchmarks.md.
 
+- `without_tensorflow`: neither Rasa's policies nor the model load import TensorFlow (unused here,
+  about 430 MB);
 - `action_validation`: action server responses are checked against a schema compiled once;
 - `event_types`: stored events find their event class through a cache.
 """

@@ -4,7 +4,11 @@
 import sys
 from typing import List, Optional
 
-from runtime import action_validation, event_types
+from runtime import without_tensorflow
+
+without_tensorflow.install()  # first: the imports below would pull TensorFlow in through rasa.core
+
+from runtime import action_validation, event_types  # noqa: E402
 
 
 def main(extra_args: Optional[List[str]] = None) -> int:

@@ -15,7 +15,6 @@ import yaml
 from sklearn.metrics import f1_score
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def config_without_fallback(config: Path, target: Path) -> Path:

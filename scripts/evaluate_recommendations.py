@@ -15,10 +15,9 @@ from typing import List, Optional
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from kb.loader import load_knowledge  # noqa: E402
-from kb.recommend import ClusterRanker  # noqa: E402
+from kb.loader import load_knowledge
+from kb.recommend import ClusterRanker
 
 DEFAULT_CASES = ROOT / "tests" / "data" / "recommendation_cases.yml"
 MIN_TOP1 = 0.90

@@ -18,11 +18,9 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 from typing import List, Optional
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from actions import tracker_db  # noqa: E402  (run as a script from the project)
+from actions import tracker_db
 
 DEFAULT_RETENTION_DAYS = 90
 

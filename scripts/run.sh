@@ -9,14 +9,10 @@
 #   ACTION_SERVER_TIMEOUT  seconds Rasa waits for the action server (default 5)
 #   RASA_ENDPOINTS         the endpoints file (default endpoints.yml); with another tracker store,
 #                          set CONVERSATIONS_DB to its database (docs/privacy.md)
+#   ACTIONS_PORT, RASA_PORT, WEB_PORT, RASA_URL  ports (5055, 5005, 8080) and the page's Rasa address
+# The servers are started by scripts/launcher.py, as for `make run-scale-out`, `make bench` and the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p var
-ACTIONS_PORT=${ACTIONS_PORT:-5055}
-RASA_PORT=${RASA_PORT:-5005}
-WEB_PORT=${WEB_PORT:-8080}
-RASA_ENDPOINTS=${RASA_ENDPOINTS:-endpoints.yml}
-export WEB_ORIGIN=${WEB_ORIGIN:-"http://localhost:$WEB_PORT http://127.0.0.1:$WEB_PORT"}
 
 # Rasa's HTTP API (PUT /model, /conversations/…) only behind a token: without one it is wide open.
 wants_api=false; has_token=false
@@ -36,41 +32,9 @@ elif $wants_api && ! $has_token; then
   echo "model or read every conversation. Set RASA_API_TOKEN (e.g. \`export RASA_API_TOKEN=\$(openssl rand -hex 32)\`)." >&2
   exit 2
 fi
-if [ "$RASA_ENDPOINTS" != endpoints.yml ] && [ -z "${CONVERSATIONS_DB:-}" ]; then
+if [ "${RASA_ENDPOINTS:-endpoints.yml}" != endpoints.yml ] && [ -z "${CONVERSATIONS_DB:-}" ]; then
   echo "scripts/run.sh: note: CONVERSATIONS_DB is not set; \"forget me\" works on var/conversations.db," >&2
   echo "which may not be the tracker store of $RASA_ENDPOINTS (docs/privacy.md)." >&2
 fi
 
-# var/credentials.yml: the guarded REST and socket.io channels (channels/), plus Telegram / Slack
-# when their variables are set.
-.venv/bin/python scripts/credentials.py --guarded
-
-# `python -m runtime` is `rasa` with this assistant's runtime changes (runtime/__init__.py).
-rasa=(.venv/bin/python -m runtime)
-if [ -n "${RASA_API_TOKEN:-}" ]; then
-  # The token is added to Rasa's arguments inside Python, so that it never shows in `ps`.
-  rasa=(.venv/bin/python -c 'import os, sys
-from runtime.__main__ import main
-sys.exit(main(["--enable-api", "--auth-token", os.environ["RASA_API_TOKEN"]]))')
-fi
-
-pids=()
-stop() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
-trap stop INT TERM EXIT
-
-# rasa_sdk binds to $SANIC_HOST (`rasa run actions` has no --interface).
-env -u RASA_API_TOKEN SANIC_HOST="${ACTIONS_HOST:-127.0.0.1}" \
-  .venv/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" &
-pids+=($!)
-read -ra origins <<< "$WEB_ORIGIN"  # a list of origins; split without globbing ("*" stays "*")
-"${rasa[@]}" run --model models/current.tar.gz --port "$RASA_PORT" \
-  --endpoints "$RASA_ENDPOINTS" --credentials var/credentials.yml "$@" \
-  --cors "${origins[@]}" &
-pids+=($!)
-env -u RASA_API_TOKEN .venv/bin/python scripts/serve_web.py --port "$WEB_PORT" \
-  --rasa-url "${RASA_URL:-http://localhost:$RASA_PORT}" &
-pids+=($!)
-echo "Starting… the assistant is ready when http://localhost:$RASA_PORT/ answers (REST: /webhooks/rest/webhook)."
-echo "The chat page: http://localhost:$WEB_PORT/"
-if [ -n "${RASA_API_TOKEN:-}" ]; then echo "Rasa's HTTP API is on, behind RASA_API_TOKEN."; fi
-wait -n "${pids[@]}"
+exec .venv/bin/python -m scripts.launcher "$@"

@@ -27,14 +27,12 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-import requests
+import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from scripts import launcher
+from scripts.launcher import ROOT, LaunchError
+from scripts.services import PostgresServer, RedisServer, ServiceError, port_open
 
-from scripts.services import PostgresServer, RedisServer, ServiceError, port_open  # noqa: E402
-
-VENV_BIN = ROOT / ".venv" / "bin"
 ENDPOINTS = ROOT / "endpoints.scale-out.yml"
 OUT = ROOT / "var" / "scale-out"
 DB_VARS = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
@@ -47,17 +45,6 @@ class Stop(Exception):
 
 def interrupt(*_: object) -> None:
     raise KeyboardInterrupt
-
-
-def write_credentials(out: Path, env: Optional[Dict[str, str]] = None) -> Path:
-    """The credentials `make run` uses (scripts/credentials.py --guarded: the guarded REST and
-    socket.io channels, Telegram / Slack when their variables are set); credentials.yml
-    always has the health channel."""
-    command = [sys.executable, str(ROOT / "scripts" / "credentials.py"), "--out", str(out)]
-    result = subprocess.run(command + ["--guarded"], env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise Stop(result.stderr.strip() or f"scripts/credentials.py exited with {result.returncode}")
-    return out
 
 
 def conversations_db(env: Dict[str, str]) -> str:
@@ -95,20 +82,6 @@ def services(env: Dict[str, str], started: list) -> Dict[str, str]:
     return values
 
 
-def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise Stop(f"{log.name}: exited with status {process.returncode}:\n" + tail(log))
-        try:
-            if requests.get(url, timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    raise Stop(f"{url} did not answer within {timeout:.0f} s; see {log}")
-
-
 def tail(log: Path, lines: int = 15) -> str:
     text = log.read_text(errors="replace").splitlines() if log.exists() else []
     return "\n".join(text[-lines:])
@@ -142,38 +115,27 @@ def main(argv: Optional[List[str]] = None) -> int:
     status = 0
     try:
         values = services(dict(os.environ), started_services)
-        base_env = dict(os.environ, RASA_TELEMETRY_ENABLED=os.environ.get("RASA_TELEMETRY_ENABLED", "false"),
-                        SQLALCHEMY_SILENCE_UBER_WARNING="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT),
-                        **values)
+        base_env = launcher.environment(**values)
         base_env.setdefault("CONVERSATIONS_DB", conversations_db(base_env))
         base_env.pop("RASA_API_TOKEN", None)  # the HTTP API stays off here (scripts/run.sh handles it)
-        creds = write_credentials(OUT / "credentials.yml", base_env)
-        import yaml
-
+        creds = launcher.write_credentials(OUT / "credentials.yml", base_env)
         print(f"Channels: {', '.join(yaml.safe_load(creds.read_text()) or {})} ({creds.relative_to(ROOT)}).")
-        cors = base_env.get("WEB_ORIGIN", "").split()
 
         def launch(name: str, command: List[str], env: Dict[str, str]) -> None:
             log = OUT / f"{name}.log"
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                                       start_new_session=True)  # Ctrl-C reaches us; we stop them in order
-            processes.append((name, process, log))
+            # own session: Ctrl-C reaches us only, and we stop them in order
+            processes.append((name, launcher.launch(command, env, log, own_session=True), log))
 
         for i, port in enumerate(action_ports):
-            # rasa_sdk binds to $SANIC_HOST: loopback unless ACTIONS_HOST says otherwise (as scripts/run.sh)
-            launch(f"actions-{i + 1}", [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions",
-                                        "--port", str(port)],
-                   dict(base_env, SANIC_HOST=os.environ.get("ACTIONS_HOST", "127.0.0.1")))
+            launch(f"actions-{i + 1}", launcher.actions_command(port), launcher.actions_environment(base_env))
         for i, port in enumerate(rasa_ports):
-            action_url = f"http://127.0.0.1:{action_ports[i % len(action_ports)]}/webhook"
-            launch(f"rasa-{i + 1}", [str(VENV_BIN / "python"), "-m", "runtime", "run", "--model", args.model, "--port", str(port),
-                                     "--endpoints", str(ENDPOINTS), "--credentials", str(creds),
-                                     *(["--cors", *cors] if cors else [])],
-                   dict(base_env, ACTION_SERVER_URL=action_url))
+            env = dict(base_env, ACTION_SERVER_URL=f"http://127.0.0.1:{action_ports[i % len(action_ports)]}/webhook")
+            launch(f"rasa-{i + 1}", launcher.rasa_command(port, ENDPOINTS, creds, env, Path(args.model)), env)
         print(f"Starting {args.action_servers} action server(s) and {args.instances} Rasa instance(s)… "
               f"(logs: {OUT.relative_to(ROOT)}/*.log)")
         for (name, process, log), port in zip(processes, action_ports + rasa_ports):
-            wait_ready(f"http://127.0.0.1:{port}/health", process, log)
+            launcher.wait_until(f"http://127.0.0.1:{port}/health", process, log, timeout=600,
+                                ready=lambda status: status == 200)
             print(f"  {name}: http://localhost:{port}" + (" (REST: /webhooks/rest/webhook, health: /health)"
                                                           if name.startswith("rasa") else ""))
         print("Ready. Ctrl-C stops everything.", flush=True)
@@ -184,21 +146,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             time.sleep(1)
     except KeyboardInterrupt:
         print("\nStopping…")
-    except (Stop, ServiceError, subprocess.CalledProcessError) as error:
+    except (Stop, LaunchError, ServiceError, subprocess.CalledProcessError) as error:
         print(f"scale_out: {error}", file=sys.stderr)
         status = 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for _name, process, _log in reversed(processes):  # Rasa instances first, then action servers
-            if process.poll() is None:
-                process.terminate()
-        for _name, process, _log in reversed(processes):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        launcher.stop([process for _name, process, _log in reversed(processes)])  # Rasa instances first
         for service in reversed(started_services):
             service.destroy()
     return status

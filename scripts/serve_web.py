@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import build_web  # noqa: E402  (scripts/ is not a package)
+from scripts import build_web
 
 WEB = build_web.WEB
 DEFAULT_PORT = 8080

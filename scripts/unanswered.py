@@ -20,11 +20,9 @@ import time
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from actions import tracker_db  # noqa: E402  (run as a script from the project)
+from actions import tracker_db
 
 FALLBACK_INTENTS = {"nlu_fallback", "out_of_scope"}
 FALLBACK_ACTIONS = {"utter_rephrase", "utter_out_of_scope"}

@@ -436,13 +436,10 @@ def assistant_with_channel(workdir: Path, api: Any, **variables: str) -> Iterato
     switch on (the other channels' variables unset), talking to the mock `api`; all stopped after."""
     env = {name: "" for name in CHANNEL_VARIABLES}
     env.update(variables)
-    credentials = workdir / "credentials.yml"
-    result = run_credentials_script(credentials, **env)
-    assert result.returncode == 0, result.stderr
-    servers = Servers(workdir, extra_env=env)
+    servers = Servers(workdir, extra_env=env)  # the guarded channels plus the one `variables` switch on
     try:
         servers.start_actions()
-        servers.start_rasa(credentials=credentials)
+        servers.start_rasa()
         yield servers
     finally:
         servers.stop()

@@ -2,9 +2,9 @@
 privacy, security): the servers as scripts/run.sh starts them, a socket.io client, the tracker
 store's rows.
 
-`GuardedServers` extends `tests.servers.Servers`: the guarded REST and socket.io channels (the
-credentials written by `scripts/credentials.py --guarded`), the action server bound to 127.0.0.1
-(SANIC_HOST), both servers on the same SQLite tracker store (`sqlite_path`, also given to the
+`GuardedServers` extends `tests.servers.Servers` (the guarded REST and socket.io channels, the
+action server bound to 127.0.0.1, as scripts/launcher.py starts them) with no developer's Telegram /
+Slack variables, both servers on the same SQLite tracker store (`sqlite_path`, also given to the
 action server as CONVERSATIONS_DB), and extra `rasa run` arguments.
 """
 
@@ -14,7 +14,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +22,9 @@ from typing import Any, Dict, List, Optional, Sequence
 import requests
 import socketio
 
+from scripts import launcher
 from tests.channel_mocks import CHANNEL_VARIABLES
-from tests.servers import ROOT, Servers, ensure_model, environment, free_port
+from tests.servers import Servers, ensure_model, free_port
 
 
 @dataclass
@@ -42,24 +42,11 @@ class GuardedServers(Servers):
         }
         self.actions: Optional[subprocess.Popen] = None
 
-    def endpoints(self) -> Path:
-        path = self.workdir / "endpoints.yml"
-        path.write_text(
-            f"action_endpoint:\n  url: http://127.0.0.1:{self.actions_port}/webhook\n"
-            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.sqlite_path}\n"
-        )
-        return path
-
-    def credentials(self) -> Path:
-        path = self.workdir / "credentials.yml"
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "credentials.py"), "--guarded", "--out", str(path)],
-                       check=True, env=environment(**self.extra_env), capture_output=True)
-        return path
-
     def start(self) -> "GuardedServers":
         self.actions_port = self.actions_port or free_port()
         self.actions = self.start_actions()
-        self.start_rasa(endpoints=self.endpoints(), credentials=self.credentials(), extra_args=self.rasa_args)
+        endpoints = launcher.sqlite_endpoints(self.workdir / "endpoints.yml", self.actions_port, self.sqlite_path)
+        self.start_rasa(endpoints=endpoints, extra_args=self.rasa_args)  # the guarded channels, as Servers
         return self
 
     def restart_actions(self) -> None:

@@ -1,33 +1,16 @@
-"""Starts the real action server and Rasa server on free ports for end-to-end tests."""
+"""Starts the real action server and Rasa server on free ports for end-to-end tests, through
+scripts/launcher.py: the servers `make run` starts (guarded channels, runtime/, SQLite store)."""
 
-import os
-import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-RASA = str(ROOT / ".venv" / "bin" / "rasa")
-# The Rasa server as scripts/run.sh starts it: `rasa` with the runtime changes of runtime/.
-RASA_SERVER = [str(ROOT / ".venv" / "bin" / "python"), "-m", "runtime"]
-MODEL = ROOT / "models" / "current.tar.gz"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def environment(**extra: str) -> Dict[str, str]:
-    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", SQLALCHEMY_SILENCE_UBER_WARNING="1",
-               TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
-    env.update(extra)
-    return env
+from scripts import launcher
+from scripts.launcher import MODEL, RASA, ROOT, environment  # noqa: F401 (used by the test modules)
+from scripts.services import free_port
 
 
 def ensure_model() -> Path:
@@ -36,17 +19,7 @@ def ensure_model() -> Path:
 
 
 def wait_until(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+    launcher.wait_until(url, process, log, timeout)
 
 
 @dataclass
@@ -61,46 +34,37 @@ class Servers:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
 
+    def environment(self) -> Dict[str, str]:
+        return environment(**self.extra_env)
+
     def start_actions(self) -> subprocess.Popen:
         self.actions_port = self.actions_port or free_port()
         log = self.workdir / "actions.log"
-        process = subprocess.Popen(
-            [RASA, "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
-            cwd=ROOT, env=environment(**self.extra_env), stdout=log.open("ab"), stderr=subprocess.STDOUT,
-        )
+        process = launcher.launch(launcher.actions_command(self.actions_port),
+                                  launcher.actions_environment(self.environment()), log)
         self.processes.append(process)
         wait_until(f"http://127.0.0.1:{self.actions_port}/health", process, log)
         return process
 
     def start_rasa(self, endpoints: Optional[Path] = None, extra_args: Sequence[str] = (),
                    credentials: Optional[Path] = None) -> subprocess.Popen:
+        """Endpoints: an SQLite store in workdir unless given; credentials: the guarded channels
+        (as `make run`) unless given."""
         self.rasa_port = self.rasa_port or free_port()
         self.actions_port = self.actions_port or free_port()
-        if endpoints is None:
-            endpoints = self.workdir / "endpoints.yml"
-            endpoints.write_text(
-                f"action_endpoint:\n  url: http://127.0.0.1:{self.actions_port}/webhook\n"
-                f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.workdir / 'conversations.db'}\n"
-            )
+        env = self.environment()
+        endpoints = endpoints or launcher.sqlite_endpoints(self.workdir / "endpoints.yml", self.actions_port,
+                                                           self.workdir / "conversations.db")
+        credentials = credentials or launcher.write_credentials(self.workdir / "credentials.yml", env)
         log = self.workdir / "rasa.log"
-        process = subprocess.Popen(
-            [*RASA_SERVER, "run", "--model", str(MODEL), "--port", str(self.rasa_port),
-             "--endpoints", str(endpoints), "--credentials", str(credentials or ROOT / "credentials.yml"), *extra_args],
-            cwd=ROOT, env=environment(**self.extra_env), stdout=log.open("ab"), stderr=subprocess.STDOUT,
-        )
+        process = launcher.launch(launcher.rasa_command(self.rasa_port, endpoints, credentials, env,
+                                                        extra_args=extra_args), env, log)
         self.processes.append(process)
         wait_until(self.url + "/", process, log)
         return process
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        launcher.stop(self.processes)
         self.processes.clear()
 
     def say(self, sender: str, text: str, metadata: Optional[dict] = None) -> List[dict]:

@@ -10,7 +10,7 @@ directories (scripts/services.py) and stopped afterwards.
    delivered. This is what Rasa's own RedisLockStore gets wrong between instances
    (RasaHQ/rasa#11256, reverted in #11428); stores.redis_lock_store.AtomicRedisLockStore fixes it.
 
-The channels are those `make run-scale-out` uses (scripts/scale_out.write_credentials: the
+The channels are those `make run-scale-out` uses (scripts/launcher.write_credentials: the
 project's REST and socket.io channels, plus GET /health). Each part prints its counts: messages, conversations, lost, duplicated, 5xx (and finer ones).
 SCALE_OUT_LOCK_STORE=redis runs the same tests with Rasa's own RedisLockStore, to see its race;
 SCALE_OUT_SEED changes the random message mix.
@@ -33,7 +33,8 @@ from typing import Callable, Dict, List, Sequence
 import pytest
 import requests
 
-from scripts.scale_out import conversations_db, write_credentials
+from scripts.launcher import write_credentials
+from scripts.scale_out import conversations_db
 from scripts.services import PostgresServer, RedisServer
 from tests.servers import SCALE_OUT_ENDPOINTS, Servers, ensure_model, environment, free_port
 

@@ -16,9 +16,9 @@ from typing import Dict, Optional, Tuple
 import pytest
 import requests
 
+from scripts import launcher
 from scripts.services import PostgresServer, RedisServer
-from tests.servers import (MODEL, RASA_SERVER, ROOT, SCALE_OUT_ENDPOINTS, Servers,
-                           ensure_model, environment, free_port)
+from tests.servers import ROOT, SCALE_OUT_ENDPOINTS, Servers, ensure_model, environment, free_port, texts
 
 UP = {"tracker_store": "up", "lock_store": "up"}
 
@@ -55,7 +55,7 @@ def stack(model, tmp_path_factory):
         # no action server: nothing here runs a custom action
         env = {**pg.env(), **red.env(), "ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}/webhook",
                "STORE_STARTUP_WAIT": "2"}
-        credentials = ROOT / "credentials.yml"
+        credentials = launcher.write_credentials(workdir / "credentials.yml", environment(**env))
         servers = Servers(workdir, extra_env=env)
         servers.start_rasa(SCALE_OUT_ENDPOINTS, credentials=credentials)
         yield servers, pg, red, env, credentials, workdir
@@ -96,8 +96,8 @@ def test_health_reports_redis_down_then_up_again(stack):
     try:
         assert health_becomes(servers.url, {"tracker_store": "up", "lock_store": "down"}) == \
             (503, {"tracker_store": "up", "lock_store": "down"})
-        # no lock, no processing: Rasa's REST channel answers 200 with nothing (hence /health)
-        assert servers.say(f"health-{time.time_ns()}", "hello") == []
+        # no lock, no processing: the guarded REST channel says so (Rasa's own answers 200 with nothing)
+        assert "temporarily unavailable" in texts(servers.say(f"health-{time.time_ns()}", "hello"))
     finally:
         red.start()
     assert health_becomes(servers.url, UP) == (200, UP)
@@ -111,8 +111,7 @@ def start_expecting_refusal(endpoints: Path, credentials: Path, env: Dict[str, s
     answered = False
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*RASA_SERVER, "run", "--model", str(MODEL), "--port", str(port), "--endpoints", str(endpoints),
-             "--credentials", str(credentials)],
+            launcher.rasa_command(port, endpoints, credentials, environment(**env)),
             cwd=ROOT, env=environment(**env), stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         try:
@@ -182,7 +181,7 @@ def test_health_with_the_default_sqlite_setup(model, tmp_path):
     """The embedded default (endpoints like endpoints.yml: SQLite, in-memory lock store)."""
     servers = Servers(tmp_path)
     try:
-        servers.start_rasa(credentials=ROOT / "credentials.yml")
+        servers.start_rasa()
         assert health(servers.url) == (200, UP)
     finally:
         servers.stop()

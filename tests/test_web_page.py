@@ -52,11 +52,12 @@ def site(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("web")
     web_port = free_port()
     web_url = f"http://127.0.0.1:{web_port}/"
-    servers = Servers(workdir)
+    # WEB_ORIGIN: CORS and the socket.io origin, as `make run` sets them for its page
+    servers = Servers(workdir, extra_env={"WEB_ORIGIN": f"http://127.0.0.1:{web_port} http://localhost:{web_port}"})
     web_log = workdir / "web.log"
     try:
         servers.start_actions()
-        servers.start_rasa(extra_args=["--cors", f"http://127.0.0.1:{web_port}", f"http://localhost:{web_port}"])
+        servers.start_rasa()
         page_server = subprocess.Popen(
             [sys.executable, str(ROOT / "scripts" / "serve_web.py"), "--port", str(web_port),
              "--rasa-url", servers.url],
@@ -215,11 +216,8 @@ def test_server_sends_security_headers_and_only_the_page_files(site):
 
 
 def test_rasa_url_cannot_widen_the_policy():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import serve_web
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    from scripts import serve_web
+
     assert serve_web.rasa_origin("http://localhost:5005/") == "http://localhost:5005"
     assert "wss://bot.example:443" in serve_web.content_security_policy(serve_web.rasa_origin("https://bot.example:443"))
     for bad in ("javascript:alert(1)", "http://a:1;script-src *", "http://a:1 https://b", "http://a/path", "ftp://a", ""):
