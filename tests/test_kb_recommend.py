@@ -7,7 +7,6 @@ import difflib
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -297,13 +296,3 @@ def test_the_index_is_built_once(knowledge, monkeypatch):
     monkeypatch.setattr("kb.recommend._Analyzer.__init__", refuse)
     for text in all_texts():
         ranker.rank(text, "research", "rnd")
-
-
-def test_rank_is_fast(ranker):
-    texts = all_texts() + CASES["vague"]
-    for text in texts:  # warm the caches of the first call
-        ranker.rank(text)
-    started = time.perf_counter()
-    for text in texts:
-        ranker.rank(text, "company", "network")
-    assert (time.perf_counter() - started) / len(texts) < 0.005
