@@ -40,7 +40,6 @@ ANSWERED_ATTRIBUTES = {"overview", "strategy", "members", "sector", "type", "web
 # For a fact nobody has, the known facts worth giving instead ("how many employees?": its members).
 NEARBY = {"headcount": {"members"}, "budget": {"members"}, "projects_count": {"strategy"}}
 MAX_COMPARED = 5
-MAX_UNEXPLAINED = 2
 # A short follow-up that only names another cluster asks the same as before ("and for BioWin?").
 ELLIPSIS = {"and", "et", "same", "pareil", "idem", "meme", "also", "aussi", "about", "pour"}
 ELLIPSIS_MAX_WORDS = 6
@@ -385,8 +384,7 @@ class ActionFallback(Action):
         if evidence.level == "strong":
             send(dispatcher, render.recommendation(knowledge, result.matches, None, language))
             return state.shown([m.cluster_id for m in result.matches], result.matches[0].cluster_id)
-        # One word of a message the classifier could not place, among many others, is no activity.
-        if evidence.level == "weak" and default == "utter_rephrase" and len(evidence.unexplained) <= MAX_UNEXPLAINED:
+        if evidence.level == "weak" and default == "utter_rephrase":
             send(dispatcher, render.tentative_match(knowledge, knowledge.cluster(result.matches[0].cluster_id), language))
             return []
         dispatcher.utter_message(response=default)

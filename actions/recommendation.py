@@ -65,7 +65,8 @@ class ValidateRecommendationForm(FormValidationAction):
                 return {}
             if evidence.level == "weak":
                 return {"tentative_cluster": STORE.ranker.rank(text).matches[0].cluster_id}
-            # A description that matches no cluster (a bank, a hairdresser) is said to be so.
+            # A description that matches no cluster (a bank, a hairdresser), or only by one word of
+            # many, is said to be so.
             described = len(evidence.unexplained) >= (1 if intent == "describe_activity" else 2)
             return {"activity_vague": True} if described else {}
         if intent == "describe_activity" and not text.startswith("/"):  # also a correction later on
@@ -86,7 +87,7 @@ class ValidateRecommendationForm(FormValidationAction):
         if value == SKIPPED:
             return {"activity": SKIPPED, "activity_vague": False}
         evidence = activity_evidence(str(value))
-        if evidence.level == "none":
+        if evidence.level in ("none", "unclear"):
             return {"activity": None, "activity_vague": True}
         if evidence.level == "weak" and not tracker.get_slot("tentative_cluster"):  # said once, then taken
             return {"activity": None, "tentative_cluster": STORE.ranker.rank(str(value)).matches[0].cluster_id}

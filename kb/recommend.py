@@ -71,7 +71,9 @@ GENERIC_SHARE = 0.5  # of the cluster documents
 BACKGROUND_SHARE = 0.1  # of the policy paragraphs, for a word of two clusters or more
 
 MIN_SCORE = 1.0  # below this, the best match is too weak: the text is vague
-STRONG_SINGLE_SCORE = 2.0  # one word alone is strong evidence from this score (a specific keyword, not a word of prose)
+WEAK_MAX_UNEXPLAINED = 2  # more of the user's words unmatched, and one matching word says nothing
+STRONG_SINGLE_SCORE = 2.0
+STRONG_MIN_SHARE = 1 / 3  # of the user's content words that match, for several words to be strong evidence  # one word alone is strong evidence from this score (a specific keyword, not a word of prose)
 RUNNER_UP_SHARE = 0.6  # runners-up are shown when they reach this share of the top score
 MAX_MATCHES = 3
 MAX_REASONS = 6  # activity reasons per match
@@ -176,11 +178,12 @@ class Recommendation:
 class Evidence:
     """How well a text describes an activity of the top cluster: "strong" when two different
     words (or a multi-word term) of the user's match it, or one specific word explains the whole
-    text; "weak" when one word carries the ranking and the text says more that matches nothing
-    ("battery cells for electric cars" is no life-sciences activity because of "cells");
-    "none" when nothing matches."""
+    text; "weak" when one word carries the ranking and the text says a little more that matches
+    nothing; "unclear" when that one word stands among many that match nothing (a battery-cell
+    maker is no life-sciences company because of "cells"; a tree surgeon none because of
+    "surgery"); "none" when nothing matches."""
 
-    level: str  # strong | weak | none
+    level: str  # strong | weak | unclear | none
     matched: Tuple[str, ...]  # the user's words that match the top cluster
     unexplained: Tuple[str, ...]  # the user's other content words
 
@@ -724,8 +727,12 @@ class ClusterRanker:
         if not result.matches:
             return Evidence("none", (), unexplained)
         several = len(matched) >= 2 or any(len(normalize(t).split()) > 1 for t in matched)
+        several = several and len(matched) >= STRONG_MIN_SHARE * (len(matched) + len(unexplained))
         alone = not unexplained and result.matches[0].score >= STRONG_SINGLE_SCORE
-        level = "strong" if several or alone else "weak"
+        if several or alone:
+            level = "strong"
+        else:
+            level = "weak" if len(unexplained) <= WEAK_MAX_UNEXPLAINED else "unclear"
         return Evidence(level, matched, unexplained)
 
     # ----- reasons ------------------------------------------------------------------------
