@@ -60,7 +60,7 @@ class ActionForgetMe(Action):
                 raise RuntimeError(f"no 'events' table in {tracker_db.database_url()} (CONVERSATIONS_DB)")
             deleted = tracker_db.delete_conversation(database, sender_id)
         except Exception as error:
-            logger.error("Forget me: the conversation %s could not be deleted: %s", sender_id, error)
+            logger.error("Forget me: a conversation could not be deleted: %s", error)
             dispatcher.utter_message(text=render.say("forget_failed", language))
             return []
         logger.info("Forget me: %d stored events of a conversation deleted; the rest of it once saved.", deleted)

@@ -38,6 +38,7 @@ Action server timeout (`configure_action_server_timeout`): see the function.
 """
 
 import asyncio
+import hashlib
 import logging
 import os
 import re
@@ -167,6 +168,12 @@ def clean_sender(value: Any) -> Optional[str]:
     return sender
 
 
+def conversation_tag(sender_id: Any) -> str:
+    """How logs name a conversation: a hash of its id, never the id itself (it is the
+    conversation's only credential, docs/security.md)."""
+    return "c-" + hashlib.sha256(str(sender_id).encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
 def with_guard_info(metadata: Optional[Dict[str, Any]], info: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     if not info:
         return metadata
@@ -201,7 +208,7 @@ async def conversation_language(app: Any, sender_id: Text, metadata: Optional[Di
             if language in LANGUAGES:
                 return language
         except Exception as error:  # the answer must still go out
-            logger.info("Could not read the language of conversation %s: %s", sender_id, error)
+            logger.info("Could not read the language of conversation %s: %s", conversation_tag(sender_id), error)
     language = metadata.get("language") if isinstance(metadata, dict) else None
     return language if language in LANGUAGES else None
 
@@ -275,15 +282,15 @@ class MessageGuard:
         except SenderBusy:
             busy = True
             logger.warning("Conversation %s: more than %d messages waiting; one answered with 'please wait'.",
-                           message.sender_id, self.turns.max_pending)
+                           conversation_tag(message.sender_id), self.turns.max_pending)
         except asyncio.CancelledError:
             raise
         except Exception:
-            logger.exception("Conversation %s: the message could not be handled.", message.sender_id)
+            logger.exception("Conversation %s: the message could not be handled.", conversation_tag(message.sender_id))
         if counter.sent:
             return
         if not busy:
             logger.warning("Conversation %s: no answer came out of Rasa (action server down or too slow?); "
-                           "the user is told the service is temporarily unavailable.", message.sender_id)
+                           "the user is told the service is temporarily unavailable.", conversation_tag(message.sender_id))
         language = await conversation_language(app, message.sender_id, message.metadata)
         await counter.inner.send_text_message(message.sender_id, busy_text(language) if busy else unavailable_text(language))

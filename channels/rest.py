@@ -96,7 +96,7 @@ class GuardedRestInput(RestInput):
             except RequestError as error:
                 return response.json({"error": str(error)}, status=error.status)
             if info:
-                logger.info("Conversation %s: input changed before the NLU: %s", sender, info)
+                logger.info("Conversation %s: input changed before the NLU: %s", guard.conversation_tag(sender), info)
 
             def user_message(output: Any) -> UserMessage:
                 return UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata)
@@ -125,7 +125,7 @@ class GuardedRestInput(RestInput):
             try:
                 await self.guard.deliver(on_new_message, user_message(collector), request.app)
             except asyncio.CancelledError:  # the client went away
-                logger.info("Conversation %s: the request was cancelled.", sender)
+                logger.info("Conversation %s: the request was cancelled.", guard.conversation_tag(sender))
             return response.json(collector.messages)
 
         return webhook

@@ -155,7 +155,7 @@ class GuardedSocketIOInput(SocketIOInput):
                 metadata = None
             text, info = guard.prepare(data.get("message"))
             if info:
-                logger.info("Conversation %s: input changed before the NLU: %s", sender_id, info)
+                logger.info("Conversation %s: input changed before the NLU: %s", guard.conversation_tag(sender_id), info)
             message = UserMessage(text, output_channel, sender_id, input_channel=self.name(),
                                   metadata=guard.with_guard_info(metadata, info))
             # Replies go to the room of the session (or of the socket): every tab of the session sees them.
