@@ -22,6 +22,7 @@ Changed from Rasa's:
   of its own socket (Rasa drops it silently); an event whose data is not an object is ignored
   with a log line; metadata sent as a JSON string that does not parse is dropped (Rasa's handler
   fails on it);
+- binary socket.io packets are refused, and nothing of them is held (`TextOnlyServer`);
 - a `session_request` with an unusable session id (not a string of 1–128 printable characters)
   gets a new one; `enter_room` is awaited when it is a coroutine (python-socketio ≥ 5.10).
 
@@ -43,6 +44,7 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIO
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+import socketio.packet
 from socketio import AsyncServer
 
 from channels import guard
@@ -52,6 +54,34 @@ logger = logging.getLogger(__name__)
 DEFAULT_WEB_ORIGIN = "http://localhost:8080"
 
 guard.configure_action_server_timeout()
+
+
+class TextOnlyServer(AsyncServer):
+    """python-socketio's server without binary packets, which the chat never sends.
+
+    python-socketio 5.9.0 (pinned: 5.10+ breaks Rasa's own channel, docs/security.md) stores the
+    header of a binary packet (`5<count>-[...]`, packet types BINARY_EVENT and BINARY_ACK) per
+    connection before any namespace or origin check, then appends every following frame to it as
+    an attachment until `<count>` (up to 10 digits) arrived, and a disconnect does not clear it
+    (CVE-2026-48804, fixed in 5.16): a refused connection could make the server hold any amount of
+    memory, and on an accepted one the next `user_uttered` was swallowed as an attachment. Here a
+    binary header is refused, a binary frame is dropped, and a disconnect clears what the library
+    might hold for the connection. The two methods overridden are the ones 5.9.0's
+    `AsyncServer.__init__` registers with python-engineio (`eio.on("message")`, `on("disconnect")`).
+    """
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        if isinstance(data, bytes):
+            return  # an attachment frame: nothing waits for one
+        if data[:1] in (str(socketio.packet.BINARY_EVENT), str(socketio.packet.BINARY_ACK)):
+            self._binary_packet.pop(eio_sid, None)
+            logger.warning("Socket.io binary packet refused (the chat sends none).")
+            return
+        await super()._handle_eio_message(eio_sid, data)
+
+    async def _handle_eio_disconnect(self, eio_sid: str) -> None:
+        self._binary_packet.pop(eio_sid, None)
+        await super()._handle_eio_disconnect(eio_sid)
 
 
 def parse_origins(value: Union[str, Sequence[str], None]) -> List[str]:
@@ -88,7 +118,7 @@ class GuardedSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # No CORS handling by python-engineio (see the module's docstring); origins are checked on connect.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        sio = TextOnlyServer(async_mode="sanic", cors_allowed_origins=[])
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", inspect.getmodule(self).__name__)
         self.sio = sio
 

@@ -82,6 +82,14 @@ class GuardedServers(Servers):
             return requests.post(url, data=raw, headers={"Content-Type": "application/json"}, timeout=timeout)
         return requests.post(url, json=body, timeout=timeout)
 
+    def rasa_rss_mb(self) -> float:
+        """The Rasa server's resident memory, in MB (from /proc)."""
+        rasa = next(p for p in self.processes if "runtime" in p.args)
+        for line in Path(f"/proc/{rasa.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS")
+
     # --- the tracker store ------------------------------------------------------------------
 
     def rows(self, sender: str) -> List[Dict[str, Any]]:
