@@ -18,6 +18,8 @@ Input (`prepare`):
   `/restart` is the word "restart" (which the NLU may well take for "start over");
 - an empty message (or one that is empty once cleaned) becomes `/help`: the tour of what the bot
   answers, in the conversation's language.
+Metadata (`clean_metadata`): only the language is kept, as a string of at most 16 characters;
+every other key (and a client's own `input_guard`, `model_id` or `assistant_id`) is dropped.
 What was changed is recorded in the message's metadata (`input_guard`, stored with the user event):
 e.g. `{"received_chars": 20000, "truncated_to": 2000}`.
 
@@ -60,6 +62,8 @@ DEFAULT_MAX_PENDING_PER_SENDER = 50
 DEFAULT_ACTION_SERVER_TIMEOUT = 5.0
 MAX_WORD_CHARS = 64  # longer "words" (xxxx…, base64, long links) are dropped: they only confuse the NLU
 MAX_SENDER_CHARS = 128  # Rasa's SQL tracker store keeps sender ids in a VARCHAR(255)
+MAX_MESSAGE_BYTES = 256 * 1024  # a REST body, a socket.io payload: a chat message is far smaller
+MAX_LANGUAGE_CHARS = 16  # "fr", "en-GB", "fr-BE": a language tag, nothing longer
 EMPTY_MESSAGE_PAYLOAD = "/help"
 # Keys of a bot message that make it something the user sees (rasa.core.channels.channel.OutputChannel.send_response).
 _CONTENT_KEYS = ("text", "buttons", "quick_replies", "custom", "image", "attachment", "elements")
@@ -172,6 +176,20 @@ def conversation_tag(sender_id: Any) -> str:
     """How logs name a conversation: a hash of its id, never the id itself (it is the
     conversation's only credential, docs/security.md)."""
     return "c-" + hashlib.sha256(str(sender_id).encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def clean_metadata(metadata: Any, info: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """What is kept of the metadata a client sent: only what the assistant reads, the page's
+    language as a short string (Rasa stores a message's metadata, twice, with every message).
+    Anything else dropped is noted in `info`."""
+    if not isinstance(metadata, dict) or not metadata:
+        return None
+    language = metadata.get("language")
+    kept = {"language": language.strip()} if isinstance(language, str) and language.strip() \
+        and len(language.strip()) <= MAX_LANGUAGE_CHARS and language.strip().isprintable() else {}
+    if len(kept) != len(metadata):
+        info["metadata_dropped"] = True
+    return kept or None
 
 
 def with_guard_info(metadata: Optional[Dict[str, Any]], info: Dict[str, Any]) -> Optional[Dict[str, Any]]:

@@ -12,6 +12,7 @@ Changed from Rasa's:
 - the text is cleaned and capped, hand-typed payloads are limited to the bot's own buttons, the
   messages of one sender are handled one at a time, in order, and every message gets at least one
   answer ("temporarily unavailable, please retry" when Rasa produced none): see `channels.guard`;
+- of the metadata only the language is kept (`guard.clean_metadata`);
 - the `input_channel` field of the body is ignored (the tracker records "rest").
 
 Importing this module also sets how long Rasa waits for the action server
@@ -36,8 +37,6 @@ from channels import guard
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 256 * 1024
-
 guard.configure_action_server_timeout()
 
 
@@ -49,8 +48,8 @@ class RequestError(Exception):
 
 def read_request(request: Request) -> "tuple[str, str, Optional[Dict[str, Any]], Dict[str, Any]]":
     """(sender, text for Rasa, metadata, what the guard changed) of a webhook request."""
-    if len(request.body or b"") > MAX_BODY_BYTES:
-        raise RequestError(f"the body is larger than {MAX_BODY_BYTES // 1024} KB", 413)
+    if len(request.body or b"") > guard.MAX_MESSAGE_BYTES:
+        raise RequestError(f"the body is larger than {guard.MAX_MESSAGE_BYTES // 1024} KB", 413)
     try:
         body = json.loads(request.body or b"")
     except (ValueError, UnicodeDecodeError):
@@ -68,6 +67,7 @@ def read_request(request: Request) -> "tuple[str, str, Optional[Dict[str, Any]],
     if metadata is not None and not isinstance(metadata, dict):
         raise RequestError("'metadata', when given, must be a JSON object")
     text, info = guard.prepare(message)
+    metadata = guard.clean_metadata(metadata, info)
     return sender, text, guard.with_guard_info(metadata, info), info
 
 

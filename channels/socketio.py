@@ -21,7 +21,8 @@ Changed from Rasa's:
 - a message without a session id while `session_persistence` is on is handled in a conversation
   of its own socket (Rasa drops it silently); an event whose data is not an object is ignored
   with a log line; metadata sent as a JSON string that does not parse is dropped (Rasa's handler
-  fails on it);
+  fails on it); of the metadata only the language is kept (`guard.clean_metadata`);
+- a payload over 256 KB is refused (python-engineio's `max_http_buffer_size`, 1 MB by default);
 - binary socket.io packets are refused, and nothing of them is held (`TextOnlyServer`);
 - a `session_request` with an unusable session id (not a string of 1–128 printable characters)
   gets a new one; `enter_room` is awaited when it is a coroutine (python-socketio ≥ 5.10).
@@ -118,7 +119,7 @@ class GuardedSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # No CORS handling by python-engineio (see the module's docstring); origins are checked on connect.
-        sio = TextOnlyServer(async_mode="sanic", cors_allowed_origins=[])
+        sio = TextOnlyServer(async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=guard.MAX_MESSAGE_BYTES)
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", inspect.getmodule(self).__name__)
         self.sio = sio
 
@@ -181,9 +182,8 @@ class GuardedSocketIOInput(SocketIOInput):
                     metadata = json.loads(metadata)
                 except ValueError:
                     metadata = None
-            if not isinstance(metadata, dict):
-                metadata = None
             text, info = guard.prepare(data.get("message"))
+            metadata = guard.clean_metadata(metadata, info)
             if info:
                 logger.info("Conversation %s: input changed before the NLU: %s", guard.conversation_tag(sender_id), info)
             message = UserMessage(text, output_channel, sender_id, input_channel=self.name(),
