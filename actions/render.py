@@ -270,14 +270,14 @@ def _reason(kb: KnowledgeBase, cluster: Cluster, reason: Any, goal: Optional[str
         return say("reason_keyword", language, item=item)
     if reason.kind == "member_type":
         if reason.field == "description":  # the page's paragraph names them: quote the words only
-            terms = ", ".join(say("quoted", language, text=t) for t in reason.terms)
+            terms = ", ".join(say("quoted", language, text=user_text(t)) for t in reason.terms)
             return say("reason_member_type_described", language, terms=terms)
         return say("reason_member_type", language, item=item)
     if reason.kind == "goal":
         goal_title = _MESSAGES["goals"][language].get(goal or "", goal or "")
         return say("reason_goal", language, goal=goal_title, type=type_name(kb, cluster.type, language))
     if reason.field == "description":
-        terms = ", ".join(say("quoted", language, text=t) for t in reason.terms)
+        terms = ", ".join(say("quoted", language, text=user_text(t)) for t in reason.terms)
         return say("reason_description", language, terms=terms)
     lists = {"strategy": cluster.strategy, "members": cluster.members, "scope": cluster.scope}
     label = lists[reason.field].label.get(language) if lists.get(reason.field) else reason.field

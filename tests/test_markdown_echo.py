@@ -38,3 +38,4 @@ def test_an_unknown_cluster_name_is_quoted_as_text(knowledge, name, language, cl
 
 def shown_text(page: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", page))
+
