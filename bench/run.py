@@ -29,7 +29,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import RASA, RASA_SERVER, environment, free_port  # noqa: E402
+from tests.servers import RASA, RASA_SERVER, action_endpoint_yaml, environment, free_port  # noqa: E402
 
 CONFIGS = {"assistant": ROOT / "config.yml", "anchor": ROOT / "bench" / "anchor_config.yml"}
 # How each one's Rasa server is started: the assistant as scripts/run.sh does (with runtime/), the
@@ -107,8 +107,8 @@ class Servers:
         """Starts both servers at once; seconds until the first answer that needs the actions."""
         endpoints = self.workdir / "endpoints.yml"
         endpoints.write_text(
-            f"action_endpoint:\n  url: http://127.0.0.1:{self.actions_port}/webhook\n"
-            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.workdir / 'bench.db'}\n"
+            action_endpoint_yaml(self.actions_port)
+            + f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.workdir / 'bench.db'}\n"
         )
         env = environment()
         log = (self.workdir / "servers.log").open("ab")

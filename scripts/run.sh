@@ -6,6 +6,7 @@
 #   WEB_ORIGIN             the chat page's origin(s), the only ones CORS and socket.io accept
 #                          (default: http://localhost:$WEB_PORT http://127.0.0.1:$WEB_PORT)
 #   ACTIONS_HOST           the action server's interface (default 127.0.0.1: not reachable from outside)
+#   ACTION_SERVER_TOKEN    what the Rasa server sends the action server (default: a new random one)
 #   ACTION_SERVER_TIMEOUT  seconds Rasa waits for the action server (default 5)
 #   RASA_ENDPOINTS         the endpoints file (default endpoints.yml); with another tracker store,
 #                          set CONVERSATIONS_DB to its database (docs/privacy.md)
@@ -17,6 +18,10 @@ RASA_PORT=${RASA_PORT:-5005}
 WEB_PORT=${WEB_PORT:-8080}
 RASA_ENDPOINTS=${RASA_ENDPOINTS:-endpoints.yml}
 export WEB_ORIGIN=${WEB_ORIGIN:-"http://localhost:$WEB_PORT http://127.0.0.1:$WEB_PORT"}
+# The action server answers only the Rasa server, which sends this token (endpoints.yml): a new one
+# at each start unless given (the Rasa and action servers of other machines must share it).
+export ACTION_SERVER_TOKEN=${ACTION_SERVER_TOKEN:-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')}
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # rasa_sdk finds rasa_sdk_plugins/ (the token check) here
 
 # Rasa's HTTP API (PUT /model, /conversations/…) only behind a token: without one it is wide open.
 wants_api=false; has_token=false
@@ -67,7 +72,7 @@ read -ra origins <<< "$WEB_ORIGIN"  # a list of origins; split without globbing 
   --endpoints "$RASA_ENDPOINTS" --credentials var/credentials.yml "$@" \
   --cors "${origins[@]}" &
 pids+=($!)
-env -u RASA_API_TOKEN .venv/bin/python scripts/serve_web.py --port "$WEB_PORT" \
+env -u RASA_API_TOKEN -u ACTION_SERVER_TOKEN .venv/bin/python scripts/serve_web.py --port "$WEB_PORT" \
   --rasa-url "${RASA_URL:-http://localhost:$RASA_PORT}" &
 pids+=($!)
 echo "Starting… the assistant is ready when http://localhost:$RASA_PORT/ answers (REST: /webhooks/rest/webhook)."

@@ -20,6 +20,7 @@ Logs: var/scale-out/*.log.
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -146,6 +147,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         SQLALCHEMY_SILENCE_UBER_WARNING="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT),
                         **values)
         base_env.setdefault("CONVERSATIONS_DB", conversations_db(base_env))
+        base_env.setdefault("ACTION_SERVER_TOKEN", secrets.token_hex(32))  # endpoints.scale-out.yml sends it
         base_env.pop("RASA_API_TOKEN", None)  # the HTTP API stays off here (scripts/run.sh handles it)
         creds = write_credentials(OUT / "credentials.yml", base_env)
         import yaml

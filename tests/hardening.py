@@ -24,7 +24,7 @@ import requests
 import socketio
 
 from tests.channel_mocks import CHANNEL_VARIABLES
-from tests.servers import ROOT, Servers, ensure_model, environment, free_port
+from tests.servers import ROOT, Servers, action_endpoint_yaml, ensure_model, environment, free_port
 
 
 @dataclass
@@ -45,8 +45,8 @@ class GuardedServers(Servers):
     def endpoints(self) -> Path:
         path = self.workdir / "endpoints.yml"
         path.write_text(
-            f"action_endpoint:\n  url: http://127.0.0.1:{self.actions_port}/webhook\n"
-            f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.sqlite_path}\n"
+            action_endpoint_yaml(self.actions_port)
+            + f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.sqlite_path}\n"
         )
         return path
 

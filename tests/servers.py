@@ -1,6 +1,7 @@
 """Starts the real action server and Rasa server on free ports for end-to-end tests."""
 
 import os
+import secrets
 import socket
 import subprocess
 import time
@@ -15,6 +16,8 @@ RASA = str(ROOT / ".venv" / "bin" / "rasa")
 # The Rasa server as scripts/run.sh starts it: `rasa` with the runtime changes of runtime/.
 RASA_SERVER = [str(ROOT / ".venv" / "bin" / "python"), "-m", "runtime"]
 MODEL = ROOT / "models" / "current.tar.gz"
+# The action servers the tests start require it, the Rasa servers send it (action_endpoint_yaml).
+ACTION_SERVER_TOKEN = os.environ.get("ACTION_SERVER_TOKEN") or secrets.token_hex(16)
 
 
 def free_port() -> int:
@@ -25,9 +28,15 @@ def free_port() -> int:
 
 def environment(**extra: str) -> Dict[str, str]:
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", SQLALCHEMY_SILENCE_UBER_WARNING="1",
-               TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
+               TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT), ACTION_SERVER_TOKEN=ACTION_SERVER_TOKEN)
     env.update(extra)
     return env
+
+
+def action_endpoint_yaml(port: int) -> str:
+    """An endpoints file's action_endpoint, with the header the action server requires."""
+    return (f"action_endpoint:\n  url: http://127.0.0.1:{port}/webhook\n"
+            "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n")
 
 
 def ensure_model() -> Path:
@@ -79,8 +88,8 @@ class Servers:
         if endpoints is None:
             endpoints = self.workdir / "endpoints.yml"
             endpoints.write_text(
-                f"action_endpoint:\n  url: http://127.0.0.1:{self.actions_port}/webhook\n"
-                f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.workdir / 'conversations.db'}\n"
+                action_endpoint_yaml(self.actions_port)
+                + f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.workdir / 'conversations.db'}\n"
             )
         log = self.workdir / "rasa.log"
         process = subprocess.Popen(
