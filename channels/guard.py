@@ -62,6 +62,7 @@ DEFAULT_MAX_PENDING_PER_SENDER = 50
 DEFAULT_ACTION_SERVER_TIMEOUT = 5.0
 MAX_WORD_CHARS = 64  # longer "words" (xxxx…, base64, long links) are dropped: they only confuse the NLU
 MAX_SENDER_CHARS = 128  # Rasa's SQL tracker store keeps sender ids in a VARCHAR(255)
+MAX_REQUEST_BYTES = 1024 * 1024  # Sanic answers 413 to a larger request before reading its body
 MAX_MESSAGE_BYTES = 256 * 1024  # a REST body, a socket.io payload: a chat message is far smaller
 MAX_LANGUAGE_CHARS = 16  # "fr", "en-GB", "fr-BE": a language tag, nothing longer
 EMPTY_MESSAGE_PAYLOAD = "/help"
@@ -86,6 +87,13 @@ def _positive_number(environ: Mapping[str, str], name: str, default: float) -> f
     if number <= 0:
         raise ValueError(f"{name} must be positive, not {value!r}")
     return number
+
+
+def limit_request_size(app: Any) -> None:
+    """Sanic buffers a request body up to its REQUEST_MAX_SIZE (100 MB by default) before any
+    handler sees it; the web channels' own limit (MAX_MESSAGE_BYTES) came only after that. Set from
+    the channels' `before_server_start` listeners: Sanic reads it for each new connection."""
+    app.config.REQUEST_MAX_SIZE = min(app.config.REQUEST_MAX_SIZE, MAX_REQUEST_BYTES)
 
 
 def input_max_chars(environ: Mapping[str, str] = os.environ) -> int:

@@ -6,7 +6,8 @@ guarded (`channels.guard`). Plugged in by module path in the credentials
 Changed from Rasa's:
 - a body that is not a JSON object, without a `sender` (a non-empty string or number of at most
   128 characters) or without a string `message`, or with a `metadata` that is not an object, is
-  refused with 400 and a short JSON reason; a body over 256 KB with 413. (Rasa's files a message
+  refused with 400 and a short JSON reason (JSON nested too deeply too, rather than 500); a body
+  over 256 KB with 413, and a request over 1 MB by Sanic before it reads the body. (Rasa's files a message
   without sender under the shared conversation "default", answers 500 to a JSON list, and passes
   a missing message on as None.)
 - the text is cleaned and capped, hand-typed payloads are limited to the bot's own buttons, the
@@ -52,7 +53,7 @@ def read_request(request: Request) -> "tuple[str, str, Optional[Dict[str, Any]],
         raise RequestError(f"the body is larger than {guard.MAX_MESSAGE_BYTES // 1024} KB", 413)
     try:
         body = json.loads(request.body or b"")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: JSON nested too deeply
         raise RequestError("the body must be a JSON object: {\"sender\": \"…\", \"message\": \"…\"}") from None
     if not isinstance(body, dict):
         raise RequestError("the body must be a JSON object: {\"sender\": \"…\", \"message\": \"…\"}")
@@ -84,6 +85,10 @@ class GuardedRestInput(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         module = inspect.getmodule(self)
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", module.__name__ if module else None)
+
+        @webhook.listener("before_server_start")
+        async def limit_request_size(app: Any, _: Any) -> None:
+            guard.limit_request_size(app)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -9,7 +9,8 @@ Changed from Rasa's:
   `allowed_origins` (a list, or a string of origins separated by spaces or commas), else the
   environment variable WEB_ORIGIN, else http://localhost:8080; "*" allows every origin. A
   connection without an Origin header (not a browser: no page of another site can make it) is
-  accepted, and so is one from the Rasa server's own origin. The check is made when the
+  accepted; the Rasa server's own origin is not (it would be read from the Host header, which a
+  DNS-rebinding page sets). The check is made when the
   socket.io connection is opened (the `connect` handler returns False: the client gets a
   connect_error), not through python-engineio's `cors_allowed_origins`: that would also add an
   Access-Control-Allow-Origin header to the polling responses, which `rasa run --cors` already
@@ -67,7 +68,8 @@ class TextOnlyServer(AsyncServer):
     (CVE-2026-48804, fixed in 5.16): a refused connection could make the server hold any amount of
     memory, and on an accepted one the next `user_uttered` was swallowed as an attachment. Here a
     binary header is refused, a binary frame is dropped, and a disconnect clears what the library
-    might hold for the connection. The two methods overridden are the ones 5.9.0's
+    might hold for the connection. A packet whose JSON is nested too deeply to decode
+    (RecursionError) is dropped with a log line. The two methods overridden are the ones 5.9.0's
     `AsyncServer.__init__` registers with python-engineio (`eio.on("message")`, `on("disconnect")`).
     """
 
@@ -78,7 +80,10 @@ class TextOnlyServer(AsyncServer):
             self._binary_packet.pop(eio_sid, None)
             logger.warning("Socket.io binary packet refused (the chat sends none).")
             return
-        await super()._handle_eio_message(eio_sid, data)
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except RecursionError:  # python-socketio's JSON decoding of a packet nested too deeply
+            logger.warning("Socket.io packet refused: its JSON is nested too deeply.")
 
     async def _handle_eio_disconnect(self, eio_sid: str) -> None:
         self._binary_packet.pop(eio_sid, None)
@@ -108,14 +113,12 @@ class GuardedSocketIOInput(SocketIOInput):
         self.guard = guard.MessageGuard()
         self._app: Any = None
 
-    def origin_allowed(self, origin: Optional[str], environ: Optional[Dict[str, Any]] = None) -> bool:
-        """No Origin (not a browser), an allowed origin, or the Rasa server's own."""
+    def origin_allowed(self, origin: Optional[str]) -> bool:
+        """No Origin (not a browser) or a configured one. (Not "the server's own": that is read from
+        the Host header, which a DNS-rebinding page controls.)"""
         if not origin:
             return True
-        origin = origin.rstrip("/")
-        environ = environ or {}
-        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
-        return "*" in self.allowed_origins or origin in self.allowed_origins or origin == own
+        return "*" in self.allowed_origins or origin.rstrip("/") in self.allowed_origins
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # No CORS handling by python-engineio (see the module's docstring); origins are checked on connect.
@@ -126,6 +129,7 @@ class GuardedSocketIOInput(SocketIOInput):
         @socketio_webhook.listener("before_server_start")
         async def keep_app(app: Any, _: Any) -> None:
             self._app = app  # for the conversation's language when an answer must be made up
+            guard.limit_request_size(app)
 
         @socketio_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -134,7 +138,7 @@ class GuardedSocketIOInput(SocketIOInput):
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict]) -> bool:
             origin = environ.get("HTTP_ORIGIN")
-            if not self.origin_allowed(origin, environ):
+            if not self.origin_allowed(origin):
                 logger.warning("Socket.io connection refused from origin %r (allowed: %s).", origin,
                                " ".join(self.allowed_origins))
                 return False

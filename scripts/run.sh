@@ -12,7 +12,9 @@
 #                          set CONVERSATIONS_DB to its database (docs/privacy.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+umask 077  # var/ (conversations, credentials) and whatever the servers write: for this user only
 mkdir -p var
+chmod -R go= var  # also what an earlier run wrote before this umask
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 RASA_PORT=${RASA_PORT:-5005}
 WEB_PORT=${WEB_PORT:-8080}

@@ -21,7 +21,8 @@ with only a log line per message. This subclass:
   creating it at the same moment: it waits for it);
 - checks pooled connections before each use (`pool_pre_ping`), so the first saves after a database
   restart do not fail on dead connections and fall back to memory;
-- offers `ping()`, used by `GET /health` (stores.health).
+- offers `ping()`, used by `GET /health` (stores.health);
+- with SQLite, sets `secure_delete` on every connection (deleted conversations are overwritten).
 """
 
 import logging
@@ -46,6 +47,12 @@ def _seconds(value: Any, default: float) -> float:
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
     return float(value)
+
+
+def _overwrite_deleted_content(connection: Any, _: Any) -> None:
+    """SQLite keeps deleted rows in free pages unless `secure_delete` is on. Debian's build turns it
+    on by default, others do not: a forgotten conversation must not stay readable in the file."""
+    connection.execute("PRAGMA secure_delete = ON")
 
 
 class CheckedSQLTrackerStore(SQLTrackerStore):
@@ -81,6 +88,8 @@ class CheckedSQLTrackerStore(SQLTrackerStore):
         engine_url = self.engine.url
         self.engine.dispose()
         self.engine = sa.create_engine(engine_url, pool_pre_ping=True, **create_engine_kwargs(engine_url))
+        if self.engine.url.get_backend_name() == "sqlite":
+            sa.event.listen(self.engine, "connect", _overwrite_deleted_content)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self._wait_for_table(wait)
         logger.info(f"Tracker store: {self.engine.url.get_backend_name()} database "

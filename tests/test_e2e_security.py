@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import signal
+import stat
 import subprocess
 import tarfile
 import time
@@ -97,7 +98,7 @@ def started(tmp_path_factory):
                 pass
             assert time.monotonic() < deadline, (workdir / "run.log").read_text()[-3000:]
             time.sleep(0.5)
-        yield {"url": url, "token": token, "pgid": process.pid, "web_origin": f"http://localhost:{ports['WEB_PORT']}", **ports}
+        yield {"url": url, "token": token, "pgid": process.pid, "workdir": workdir, "web_origin": f"http://localhost:{ports['WEB_PORT']}", **ports}
     finally:
         os.killpg(process.pid, signal.SIGTERM)  # run.sh stops what it started
         try:
@@ -145,6 +146,14 @@ def test_socketio_only_for_the_chat_page(started):
     assert "Skywin is the Aerospace" in asyncio.run(chat(started["web_origin"]))
     with pytest.raises(socketio.exceptions.ConnectionError):
         asyncio.run(chat("http://evil.example"))
+
+
+def test_what_run_sh_writes_is_for_its_user_only(started):
+    """umask 077: the conversations (SQLite), the generated credentials, var/ itself."""
+    assert requests.post(f"{started['url']}/webhooks/rest/webhook", json={"sender": "umask", "message": "hi"},
+                         timeout=60).ok
+    for path in (started["workdir"] / "conversations.db", ROOT / "var" / "credentials.yml", ROOT / "var"):
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, f"{path}: {oct(path.stat().st_mode)}"
 
 
 def test_the_action_server_listens_on_localhost_only(started):
