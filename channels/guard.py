@@ -45,6 +45,7 @@ import logging
 import os
 import re
 import unicodedata
+from collections import OrderedDict
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Mapping, Optional, Text
@@ -204,6 +205,26 @@ def with_guard_info(metadata: Optional[Dict[str, Any]], info: Dict[str, Any]) ->
     if not info:
         return metadata
     return {**(metadata or {}), "input_guard": info}
+
+
+class Deliveries:
+    """The ids of the deliveries already received (Telegram's update_id, Slack's event_id): the
+    platforms send an update again when our answer was slow or lost, and it must be handled once.
+    The most recent `size` ids, in this process's memory."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._seen: "OrderedDict[Any, None]" = OrderedDict()
+
+    def first(self, delivery_id: Any) -> bool:
+        """Whether this is the first time `delivery_id` arrives (and remembers it)."""
+        if delivery_id in self._seen:
+            self._seen.move_to_end(delivery_id)
+            return False
+        self._seen[delivery_id] = None
+        if len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+        return True
 
 
 # --- answers -------------------------------------------------------------------------------------

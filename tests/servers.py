@@ -1,13 +1,15 @@
 """Starts the real action server and Rasa server on free ports for end-to-end tests."""
 
+import json
 import os
 import secrets
+import sqlite3
 import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import requests
 
@@ -117,6 +119,21 @@ class Servers:
         response = requests.post(f"{self.url}/webhooks/rest/webhook", json=body, timeout=60)
         response.raise_for_status()
         return response.json()
+
+    # --- the tracker store ------------------------------------------------------------------
+
+    def database(self) -> Path:
+        """The SQLite file of the tracker store (the endpoints file of start_rasa)."""
+        return self.workdir / "conversations.db"
+
+    def rows(self, sender: str) -> List[Dict[str, Any]]:
+        """The sender's events as stored, oldest first."""
+        with sqlite3.connect(str(self.database()), timeout=15) as connection:
+            rows = connection.execute("SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id", (sender,)).fetchall()
+        return [{"type": type_name, **json.loads(data)} for type_name, data in rows]
+
+    def user_events(self, sender: str) -> List[Dict[str, Any]]:
+        return [row for row in self.rows(sender) if row["type"] == "user"]
 
 
 def texts(replies: List[dict]) -> str:
