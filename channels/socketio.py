@@ -19,24 +19,31 @@ Changed from Rasa's:
 - every message: the text is cleaned and capped, hand-typed payloads are limited to the bot's own
   buttons, the messages of a session are handled one at a time, in order, and each gets at least
   one answer: see `channels.guard`;
-- a message without a session id while `session_persistence` is on is handled in a conversation
-  of its own socket (Rasa drops it silently); an event whose data is not an object is ignored
+- sessions are bound to their connection: `session_confirm` gives a session id signed by the
+  server (`<random>.<HMAC>`, key SESSION_SECRET, else one drawn at start); a `session_request`
+  keeps the id it names only when it carries a valid signature (a page reloaded), else it gets a
+  new one; a message is handled in the session its socket opened, and refused when it names
+  another (Rasa trusts every message's `session_id`: knowing an id was enough to read and write
+  that conversation). A message without a session id is handled in its socket's session, or in
+  a conversation of its own socket when none was opened (Rasa drops it silently); an event whose data is not an object is ignored
   with a log line; metadata sent as a JSON string that does not parse is dropped (Rasa's handler
   fails on it); of the metadata only the language is kept (`guard.clean_metadata`);
 - a payload over 256 KB is refused (python-engineio's `max_http_buffer_size`, 1 MB by default);
 - binary socket.io packets are refused, and nothing of them is held (`TextOnlyServer`);
-- a `session_request` with an unusable session id (not a string of 1–128 printable characters)
-  gets a new one; `enter_room` is awaited when it is a coroutine (python-socketio ≥ 5.10).
+- `enter_room` is awaited when it is a coroutine (python-socketio ≥ 5.10).
 
 Importing this module also sets how long Rasa waits for the action server
 (`guard.configure_action_server_timeout`, ACTION_SERVER_TIMEOUT, default 5 s).
 """
 
+import hashlib
+import hmac
 import inspect
 import json
 import logging
 import os
 import re
+import secrets
 import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Text, Union
 
@@ -112,6 +119,24 @@ class GuardedSocketIOInput(SocketIOInput):
         self.allowed_origins = parse_origins(allowed_origins or DEFAULT_WEB_ORIGIN)
         self.guard = guard.MessageGuard()
         self._app: Any = None
+        secret = os.environ.get("SESSION_SECRET") or ""
+        self._session_key = secret.encode() if secret else secrets.token_bytes(32)
+        self._sessions: Dict[str, str] = {}  # socket id -> the session it opened
+
+    def _signature(self, session: str) -> str:
+        return hmac.new(self._session_key, session.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def new_session_id(self) -> str:
+        """A session id signed by this server: `<random>.<HMAC of it>`."""
+        session = uuid.uuid4().hex
+        return f"{session}.{self._signature(session)}"
+
+    def is_signed(self, session_id: Any) -> bool:
+        """Whether `session_id` is one this server (or one with the same SESSION_SECRET) gave out."""
+        if not isinstance(session_id, str) or session_id.count(".") != 1:
+            return False
+        session, signature = session_id.split(".")
+        return hmac.compare_digest(signature, self._signature(session))
 
     def origin_allowed(self, origin: Optional[str]) -> bool:
         """No Origin (not a browser) or a configured one. (Not "the server's own": that is read from
@@ -154,14 +179,15 @@ class GuardedSocketIOInput(SocketIOInput):
 
         @sio.on("disconnect", namespace=self.namespace)
         async def disconnect(sid: Text) -> None:
+            self._sessions.pop(sid, None)
             logger.debug("User %s disconnected from the socket.io endpoint.", sid)
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: Text, data: Any) -> None:
-            data = dict(data) if isinstance(data, dict) else {}
-            if guard.clean_sender(data.get("session_id")) is None:
-                data["session_id"] = uuid.uuid4().hex
-            session_id = str(data["session_id"]).strip()
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            # the session a page kept (a reload) when this server signed it, else a new one
+            session_id = requested if self.is_signed(requested) else self.new_session_id()
+            self._sessions[sid] = session_id
             if self.session_persistence:
                 entered = sio.enter_room(sid, session_id, namespace=self.namespace)
                 if inspect.isawaitable(entered):
@@ -174,12 +200,11 @@ class GuardedSocketIOInput(SocketIOInput):
                 logger.warning("Socket.io %s event ignored: its data is not an object.", self.user_message_evt)
                 return
             output_channel = SocketIOOutput(sio, self.bot_message_evt)
-            sender_id = sid
-            if self.session_persistence:
-                sender_id = guard.clean_sender(data.get("session_id"))
-                if sender_id is None:
-                    logger.warning("Socket.io message without a usable session_id: answered in the socket's own conversation.")
-                    sender_id = sid
+            sender_id = self._sessions.get(sid, sid) if self.session_persistence else sid
+            claimed = data.get("session_id")
+            if self.session_persistence and claimed and claimed != sender_id:
+                logger.warning("Socket.io message refused: its session_id is not the one of its connection.")
+                return
             metadata = data.get(self.metadata_key)
             if isinstance(metadata, str):
                 try:

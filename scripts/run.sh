@@ -23,6 +23,10 @@ export WEB_ORIGIN=${WEB_ORIGIN:-"http://localhost:$WEB_PORT http://127.0.0.1:$WE
 # The action server answers only the Rasa server, which sends this token (endpoints.yml): a new one
 # at each start unless given (the Rasa and action servers of other machines must share it).
 export ACTION_SERVER_TOKEN=${ACTION_SERVER_TOKEN:-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')}
+# The key that signs the socket.io session ids (channels/socketio.py): kept, so that a page keeps
+# its conversation across restarts; Rasa instances that share conversations must share it.
+[ -s var/session-secret ] || od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > var/session-secret
+export SESSION_SECRET=${SESSION_SECRET:-$(cat var/session-secret)}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # rasa_sdk finds rasa_sdk_plugins/ (the token check) here
 
 # Rasa's HTTP API (PUT /model, /conversations/…) only behind a token: without one it is wide open.
@@ -66,7 +70,7 @@ stop() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/de
 trap stop INT TERM EXIT
 
 # rasa_sdk binds to $SANIC_HOST (`rasa run actions` has no --interface).
-env -u RASA_API_TOKEN SANIC_HOST="${ACTIONS_HOST:-127.0.0.1}" \
+env -u RASA_API_TOKEN -u SESSION_SECRET SANIC_HOST="${ACTIONS_HOST:-127.0.0.1}" \
   .venv/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" &
 pids+=($!)
 read -ra origins <<< "$WEB_ORIGIN"  # a list of origins; split without globbing ("*" stays "*")
@@ -74,7 +78,7 @@ read -ra origins <<< "$WEB_ORIGIN"  # a list of origins; split without globbing 
   --endpoints "$RASA_ENDPOINTS" --credentials var/credentials.yml "$@" \
   --cors "${origins[@]}" &
 pids+=($!)
-env -u RASA_API_TOKEN -u ACTION_SERVER_TOKEN .venv/bin/python scripts/serve_web.py --port "$WEB_PORT" \
+env -u RASA_API_TOKEN -u ACTION_SERVER_TOKEN -u SESSION_SECRET .venv/bin/python scripts/serve_web.py --port "$WEB_PORT" \
   --rasa-url "${RASA_URL:-http://localhost:$RASA_PORT}" &
 pids+=($!)
 echo "Starting… the assistant is ready when http://localhost:$RASA_PORT/ answers (REST: /webhooks/rest/webhook)."

@@ -148,6 +148,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         **values)
         base_env.setdefault("CONVERSATIONS_DB", conversations_db(base_env))
         base_env.setdefault("ACTION_SERVER_TOKEN", secrets.token_hex(32))  # endpoints.scale-out.yml sends it
+        base_env.setdefault("SESSION_SECRET", secrets.token_hex(32))  # every instance checks the socket.io session ids
         base_env.pop("RASA_API_TOKEN", None)  # the HTTP API stays off here (scripts/run.sh handles it)
         creds = write_credentials(OUT / "credentials.yml", base_env)
         import yaml

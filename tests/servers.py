@@ -20,6 +20,8 @@ RASA_SERVER = [str(ROOT / ".venv" / "bin" / "python"), "-m", "runtime"]
 MODEL = ROOT / "models" / "current.tar.gz"
 # The action servers the tests start require it, the Rasa servers send it (action_endpoint_yaml).
 ACTION_SERVER_TOKEN = os.environ.get("ACTION_SERVER_TOKEN") or secrets.token_hex(16)
+# What signs the socket.io session ids: the same for every Rasa server of the tests (scale-out).
+SESSION_SECRET = os.environ.get("SESSION_SECRET") or secrets.token_hex(16)
 
 
 def free_port() -> int:
@@ -30,7 +32,8 @@ def free_port() -> int:
 
 def environment(**extra: str) -> Dict[str, str]:
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", SQLALCHEMY_SILENCE_UBER_WARNING="1",
-               TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT), ACTION_SERVER_TOKEN=ACTION_SERVER_TOKEN)
+               TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT), ACTION_SERVER_TOKEN=ACTION_SERVER_TOKEN,
+               SESSION_SECRET=SESSION_SECRET)
     env.update(extra)
     return env
 
