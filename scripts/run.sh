@@ -48,7 +48,7 @@ elif $wants_api && ! $has_token; then
   exit 2
 fi
 if [ "$RASA_ENDPOINTS" != endpoints.yml ] && [ -z "${CONVERSATIONS_DB:-}" ]; then
-  echo "scripts/run.sh: note: CONVERSATIONS_DB is not set; \"forget me\" works on var/conversations.db," >&2
+  echo "scripts/run.sh: note: CONVERSATIONS_DB is not set; make purge-conversations and make unanswered read var/conversations.db," >&2
   echo "which may not be the tracker store of $RASA_ENDPOINTS (docs/privacy.md)." >&2
 fi
 

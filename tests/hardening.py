@@ -23,7 +23,8 @@ import requests
 import socketio
 
 from tests.channel_mocks import CHANNEL_VARIABLES
-from tests.servers import ROOT, Servers, action_endpoint_yaml, ensure_model, environment, free_port
+from tests.servers import (ROOT, Servers, action_endpoint_yaml, ensure_model, environment, free_port,
+                           tracker_store_yaml)
 
 
 @dataclass
@@ -44,8 +45,7 @@ class GuardedServers(Servers):
     def endpoints(self) -> Path:
         path = self.workdir / "endpoints.yml"
         path.write_text(
-            action_endpoint_yaml(self.actions_port)
-            + f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.sqlite_path}\n"
+            action_endpoint_yaml(self.actions_port) + tracker_store_yaml(self.sqlite_path)
         )
         return path
 

@@ -44,6 +44,12 @@ def action_endpoint_yaml(port: int) -> str:
             "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n")
 
 
+def tracker_store_yaml(database: Path) -> str:
+    """An endpoints file's tracker store on a SQLite file, the store of endpoints.yml."""
+    return (f"tracker_store:\n  type: stores.sql_tracker_store.CheckedSQLTrackerStore\n"
+            f"  dialect: sqlite\n  db: {database}\n")
+
+
 def ensure_model() -> Path:
     subprocess.run([str(ROOT / "scripts" / "train_if_changed.sh")], check=True, env=environment())
     return MODEL
@@ -93,8 +99,7 @@ class Servers:
         if endpoints is None:
             endpoints = self.workdir / "endpoints.yml"
             endpoints.write_text(
-                action_endpoint_yaml(self.actions_port)
-                + f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {self.workdir / 'conversations.db'}\n"
+                action_endpoint_yaml(self.actions_port) + tracker_store_yaml(self.database())
             )
         log = self.workdir / "rasa.log"
         process = subprocess.Popen(

@@ -21,7 +21,7 @@ import yaml
 
 from tests.channel_mocks import CHANNEL_VARIABLES
 from tests.hardening import SocketChat, texts_of
-from tests.servers import MODEL, ROOT, action_endpoint_yaml, ensure_model, environment, free_port
+from tests.servers import MODEL, ROOT, action_endpoint_yaml, ensure_model, environment, free_port, tracker_store_yaml
 
 RUN = str(ROOT / "scripts" / "run.sh")
 
@@ -78,8 +78,7 @@ def started(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("run-sh")
     ports = {"RASA_PORT": free_port(), "ACTIONS_PORT": free_port(), "WEB_PORT": free_port()}
     endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(action_endpoint_yaml(ports["ACTIONS_PORT"])
-                         + f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'conversations.db'}\n")
+    endpoints.write_text(action_endpoint_yaml(ports["ACTIONS_PORT"]) + tracker_store_yaml(workdir / "conversations.db"))
     token = secrets.token_hex(20)
     env = run_sh_env(**{k: str(v) for k, v in ports.items()}, RASA_API_TOKEN=token, RASA_ENDPOINTS=str(endpoints),
                      CONVERSATIONS_DB=str(workdir / "conversations.db"))
