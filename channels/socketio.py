@@ -65,6 +65,9 @@ DEFAULT_WEB_ORIGIN = "http://localhost:8080"
 guard.configure_action_server_timeout()
 
 
+RESERVED_EVENTS = {"connect", "connect_error", "disconnect"}
+
+
 class TextOnlyServer(AsyncServer):
     """python-socketio's server without binary packets, which the chat never sends.
 
@@ -75,9 +78,12 @@ class TextOnlyServer(AsyncServer):
     (CVE-2026-48804, fixed in 5.16): a refused connection could make the server hold any amount of
     memory, and on an accepted one the next `user_uttered` was swallowed as an attachment. Here a
     binary header is refused, a binary frame is dropped, and a disconnect clears what the library
-    might hold for the connection. A packet whose JSON is nested too deeply to decode
-    (RecursionError) is dropped with a log line. The two methods overridden are the ones 5.9.0's
-    `AsyncServer.__init__` registers with python-engineio (`eio.on("message")`, `on("disconnect")`).
+    might hold for the connection. A packet that cannot be decoded (JSON nested too
+    deeply: RecursionError; malformed: ValueError) is dropped with a log line, and so is an event
+    that is not a list starting with a name, or that names one of the server's own events
+    (`connect`, `disconnect`: their handlers would be called with a client's arguments). The
+    methods overridden are those 5.9.0's `AsyncServer.__init__` registers with python-engineio
+    (`eio.on("message")`, `on("disconnect")`) and the event dispatch they call.
     """
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
@@ -91,6 +97,15 @@ class TextOnlyServer(AsyncServer):
             await super()._handle_eio_message(eio_sid, data)
         except RecursionError:  # python-socketio's JSON decoding of a packet nested too deeply
             logger.warning("Socket.io packet refused: its JSON is nested too deeply.")
+        except ValueError as error:  # a packet python-socketio cannot decode (it would log a traceback)
+            logger.warning("Socket.io packet refused: %s.", str(error)[:100] or type(error).__name__)
+
+    async def _handle_event(self, eio_sid: str, namespace: Optional[str], id: Any, data: Any) -> None:
+        # An event is a list that starts with its name; "connect" and "disconnect" are the server's own.
+        if not (isinstance(data, list) and data and isinstance(data[0], str)) or data[0] in RESERVED_EVENTS:
+            logger.warning("Socket.io event refused: not a client event.")
+            return
+        await super()._handle_event(eio_sid, namespace, id, data)
 
     async def _handle_eio_disconnect(self, eio_sid: str) -> None:
         self._binary_packet.pop(eio_sid, None)
