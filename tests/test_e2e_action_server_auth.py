@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.hardening import shared_servers, wait_for
-from tests.servers import ACTION_SERVER_TOKEN, texts
+from tests.servers import ACTION_SERVER_TOKEN, ROOT, texts
 
 
 @pytest.fixture(scope="module")
@@ -49,3 +49,15 @@ def test_rasa_sends_the_token(servers):
     user = f"auth-{uuid.uuid4().hex[:10]}"
     assert "Skywin is the Aerospace" in texts(servers.say(user, "tell me about Skywin"))
     assert "Done: I have deleted this conversation" in texts(servers.say(user, "forget me"))
+
+
+@pytest.mark.parametrize("endpoints", ["endpoints.yml", "endpoints.scale-out.yml"])
+def test_the_endpoints_files_send_the_token(endpoints, monkeypatch):
+    from rasa.core.utils import read_endpoints_from_path
+
+    for name in ("ACTION_SERVER_URL", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "REDIS_HOST",
+                 "REDIS_PORT", "REDIS_PASSWORD"):
+        monkeypatch.setenv(name, "1")
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "t0ken")
+    action = read_endpoints_from_path(str(ROOT / endpoints)).action
+    assert action.headers == {"Authorization": "Bearer t0ken"}
