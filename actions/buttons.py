@@ -146,7 +146,9 @@ def derive_from_domain(domain: Dict[str, Any]) -> Dict[str, Set[str]]:
     for variants in (domain.get("responses") or {}).values():
         for variant in variants or []:
             for button in variant.get("buttons") or []:
-                parts = _split(str(button.get("payload") or ""))
+                # Rasa interpolates the domain's responses: a payload's JSON braces are written doubled.
+                payload = str(button.get("payload") or "").replace("{{", "{").replace("}}", "}")
+                parts = _split(payload)
                 if parts:
                     found.setdefault(parts[0], set()).update(parts[1])
     return found

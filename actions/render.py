@@ -2,6 +2,7 @@
 from messages.yml, the facts from the knowledge base; nothing else is said."""
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -13,6 +14,18 @@ from kb.model import Cluster, Fact, ItemList, KnowledgeBase, Topic
 _MESSAGES: Dict[str, Dict[str, Any]] = yaml.safe_load(
     (Path(__file__).with_name("messages.yml")).read_text(encoding="utf-8")
 )
+
+
+# The characters that make Markdown of plain text: links, images, emphasis, code (and the escape itself).
+_MARKDOWN_CHARACTERS = re.compile(r"[\\`*_\[\]()!]")
+
+
+def user_text(text: str) -> str:
+    """Words the user wrote, to quote in a reply: every Markdown character backslash-escaped, so
+    that they are shown as typed and never become a link, an image or emphasis (the widget renders
+    Markdown, and an embedding site may not filter its links; channels/formatting.py reads the
+    escapes for Telegram and Slack)."""
+    return _MARKDOWN_CHARACTERS.sub(lambda m: "\\" + m.group(), text)
 
 
 @dataclass
@@ -233,9 +246,9 @@ def topic(kb: KnowledgeBase, topic: Topic, language: str, only: Optional[Sequenc
 
 def unknown_cluster(kb: KnowledgeBase, name: str, closest: Sequence[str], language: str) -> Reply:
     if closest:
-        return Reply(say("unknown_cluster", language, name=name),
+        return Reply(say("unknown_cluster", language, name=user_text(name)),
                      [button(kb.cluster(c).name, "ask_cluster_info", cluster=c) for c in closest])
-    heading = say("unknown_cluster_no_match", language, name=name, count=len(kb.clusters))
+    heading = say("unknown_cluster_no_match", language, name=user_text(name), count=len(kb.clusters))
     return cluster_list(kb, kb.clusters, heading, language, by_sector=True)
 
 
@@ -272,7 +285,7 @@ def ask_goal(language: str) -> Reply:
 
 def answer_noted(slot: str, value: str, language: str) -> Reply:
     labels = _MESSAGES["organisation_types" if slot == "organisation_type" else "goals"][language]
-    return Reply(say("answer_noted", language, answer=labels.get(value, value)))
+    return Reply(say("answer_noted", language, answer=labels.get(value) or user_text(value)))
 
 
 def _reason(kb: KnowledgeBase, cluster: Cluster, reason: Any, goal: Optional[str], language: str) -> str:
@@ -281,14 +294,14 @@ def _reason(kb: KnowledgeBase, cluster: Cluster, reason: Any, goal: Optional[str
         return say("reason_keyword", language, item=item)
     if reason.kind == "member_type":
         if reason.field == "description":  # the page's paragraph names them: quote the words only
-            terms = ", ".join(say("quoted", language, text=t) for t in reason.terms)
+            terms = ", ".join(say("quoted", language, text=user_text(t)) for t in reason.terms)
             return say("reason_member_type_described", language, terms=terms)
         return say("reason_member_type", language, item=item)
     if reason.kind == "goal":
         goal_title = _MESSAGES["goals"][language].get(goal or "", goal or "")
         return say("reason_goal", language, goal=goal_title, type=type_name(kb, cluster.type, language))
     if reason.field == "description":
-        terms = ", ".join(say("quoted", language, text=t) for t in reason.terms)
+        terms = ", ".join(say("quoted", language, text=user_text(t)) for t in reason.terms)
         return say("reason_description", language, terms=terms)
     lists = {"strategy": cluster.strategy, "members": cluster.members, "scope": cluster.scope}
     label = lists[reason.field].label.get(language) if lists.get(reason.field) else reason.field

@@ -1,7 +1,7 @@
 """The conversations where Rasa's SQL tracker store keeps them (its table `events`: one row per
 event, with sender_id, type_name, timestamp, intent_name, action_name and the event as JSON in
-`data`), for the "forget me" action (actions/privacy.py) and the operators' scripts
-(scripts/purge_conversations.py, scripts/unanswered.py). SQLAlchemy Core only, no Rasa import.
+`data`), for the operators' scripts (scripts/purge_conversations.py, scripts/unanswered.py); "forget
+me" is the tracker store's own (stores/sql_tracker_store.py). SQLAlchemy Core only, no Rasa import.
 
 The database: CONVERSATIONS_DB, a SQLAlchemy URL (e.g. postgresql://user:password@host:5432/rasa)
 or the path of a SQLite file (relative paths from the project root), by default
@@ -16,7 +16,6 @@ by counting those rows and appending the tracker's events beyond that count, in 
 """
 
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
@@ -81,17 +80,6 @@ def delete_conversation(engine: sa.engine.Engine, sender_id: str, up_to: Optiona
         return connection.execute(sa.delete(EVENTS).where(condition)).rowcount or 0
 
 
-def latest_timestamp(engine: sa.engine.Engine, sender_id: str, type_name: Optional[str] = None,
-                     since: Optional[float] = None) -> Optional[float]:
-    query = sa.select(sa.func.max(EVENTS.c.timestamp)).where(EVENTS.c.sender_id == sender_id)
-    if type_name is not None:
-        query = query.where(EVENTS.c.type_name == type_name)
-    if since is not None:
-        query = query.where(EVENTS.c.timestamp >= since)
-    with engine.connect() as connection:
-        return connection.execute(query).scalar()
-
-
 FORGET_ACTION = "action_forget_me"
 
 
@@ -136,28 +124,6 @@ def finish_forgetting(engine: sa.engine.Engine, sender_id: Optional[str] = None,
                 deleted += connection.execute(sa.select(sa.func.count()).select_from(EVENTS).where(condition)).scalar() or 0
             else:
                 deleted += connection.execute(sa.delete(EVENTS).where(condition)).rowcount or 0
-    return deleted
-
-
-def forget_after_save(engine: sa.engine.Engine, sender_id: str, asked_at: float, wait: float = 30.0,
-                      poll: float = 0.05, rechecks: tuple = (1.0, 3.0)) -> int:
-    """Deletes what Rasa saves of a conversation after the "forget me" action: the action runs
-    while Rasa handles the turn, and Rasa saves the turn afterwards, writing back the current
-    session it holds in memory (it finds no row of it left, so it saves all it has). This waits
-    for the turn's `restart` event (action_restart follows action_forget_me) to be committed,
-    then deletes the conversation up to that turn (`finish_forgetting`); the re-checks catch a
-    message of the sender handled at the same moment, which would save the old events once more.
-    If the action server stops before this is done, the next start of the action server and
-    `make purge-conversations` finish it."""
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if latest_timestamp(engine, sender_id, "restart", since=asked_at) is not None:
-            break
-        time.sleep(poll)
-    deleted = finish_forgetting(engine, sender_id)
-    for delay in rechecks:
-        time.sleep(delay)
-        deleted += finish_forgetting(engine, sender_id)
     return deleted
 
 

@@ -1,7 +1,8 @@
 """The bot's light Markdown, rendered for messaging apps, and long texts cut to their limits.
 
 The actions write `**bold**`, `_italic_`, bare URLs (and could write `[text](url)` or
-`` `code` ``). `parse_inline` reads that into a small tree that is always well nested (a marker
+`` `code` ``), and quote the user's words with their Markdown characters backslash-escapes
+(`actions.render.user_text`), which stand for the characters themselves. `parse_inline` reads that into a small tree that is always well nested (a marker
 without its partner stays literal text), so each renderer only walks the tree:
 
 - `to_telegram_html`: Telegram's HTML parse mode (`<b>`, `<i>`, `<code>`, `<a href>`), with
@@ -48,8 +49,9 @@ Node = Union[Text, Code, Link, Span]
 # --- parsing ---------------------------------------------------------------------------------
 
 _TOKEN = re.compile(
-    r"(?P<link>\[(?P<label>[^\[\]\n]+)\]\((?P<target>https?://[^\s()]+(?:\([^\s()]*\)[^\s()]*)*)\))"
-    r"|(?P<url>https?://[^\s<>\"]+)"
+    r"(?P<escaped>\\[\\`*_\[\]()!])"  # render.user_text's escapes: the character itself
+    r"|(?P<link>\[(?P<label>[^\[\]\n]+)\]\((?P<target>https?://[^\s()]+(?:\([^\s()]*\)[^\s()]*)*)\))"
+    r"|(?P<url>https?://[^\s<>\"\\]+)"
     r"|(?P<code>`[^`\n]+`)"
     r"|(?P<delim>\*\*|__|\*|_)"
 )
@@ -125,7 +127,9 @@ def parse_inline(text: str) -> List[Node]:
             continue
         _append_text(stack[-1].children, text[position:match.start()])
         position = match.end()
-        if match.group("link"):
+        if match.group("escaped"):
+            _append_text(stack[-1].children, match.group("escaped")[1])
+        elif match.group("link"):
             stack[-1].children.append(Link(match.group("target"), match.group("label")))
         elif match.group("url"):
             url = _trim_url(match.group("url"))

@@ -18,6 +18,8 @@ Input (`prepare`):
   `/restart` is the word "restart" (which the NLU may well take for "start over");
 - an empty message (or one that is empty once cleaned) becomes `/help`: the tour of what the bot
   answers, in the conversation's language.
+Metadata (`clean_metadata`): only the language is kept, as a string of at most 16 characters;
+every other key (and a client's own `input_guard`, `model_id` or `assistant_id`) is dropped.
 What was changed is recorded in the message's metadata (`input_guard`, stored with the user event):
 e.g. `{"received_chars": 20000, "truncated_to": 2000}`.
 
@@ -38,10 +40,12 @@ Action server timeout (`configure_action_server_timeout`): see the function.
 """
 
 import asyncio
+import hashlib
 import logging
 import os
 import re
 import unicodedata
+from collections import OrderedDict
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Mapping, Optional, Text
@@ -59,6 +63,9 @@ DEFAULT_MAX_PENDING_PER_SENDER = 50
 DEFAULT_ACTION_SERVER_TIMEOUT = 5.0
 MAX_WORD_CHARS = 64  # longer "words" (xxxx…, base64, long links) are dropped: they only confuse the NLU
 MAX_SENDER_CHARS = 128  # Rasa's SQL tracker store keeps sender ids in a VARCHAR(255)
+MAX_REQUEST_BYTES = 1024 * 1024  # Sanic answers 413 to a larger request before reading its body
+MAX_MESSAGE_BYTES = 256 * 1024  # a REST body, a socket.io payload: a chat message is far smaller
+MAX_LANGUAGE_CHARS = 16  # "fr", "en-GB", "fr-BE": a language tag, nothing longer
 EMPTY_MESSAGE_PAYLOAD = "/help"
 # Keys of a bot message that make it something the user sees (rasa.core.channels.channel.OutputChannel.send_response).
 _CONTENT_KEYS = ("text", "buttons", "quick_replies", "custom", "image", "attachment", "elements")
@@ -81,6 +88,13 @@ def _positive_number(environ: Mapping[str, str], name: str, default: float) -> f
     if number <= 0:
         raise ValueError(f"{name} must be positive, not {value!r}")
     return number
+
+
+def limit_request_size(app: Any) -> None:
+    """Sanic buffers a request body up to its REQUEST_MAX_SIZE (100 MB by default) before any
+    handler sees it; the web channels' own limit (MAX_MESSAGE_BYTES) came only after that. Set from
+    the channels' `before_server_start` listeners: Sanic reads it for each new connection."""
+    app.config.REQUEST_MAX_SIZE = min(app.config.REQUEST_MAX_SIZE, MAX_REQUEST_BYTES)
 
 
 def input_max_chars(environ: Mapping[str, str] = os.environ) -> int:
@@ -167,10 +181,50 @@ def clean_sender(value: Any) -> Optional[str]:
     return sender
 
 
+def conversation_tag(sender_id: Any) -> str:
+    """How logs name a conversation: a hash of its id, never the id itself (it is the
+    conversation's only credential, docs/security.md)."""
+    return "c-" + hashlib.sha256(str(sender_id).encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def clean_metadata(metadata: Any, info: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """What is kept of the metadata a client sent: only what the assistant reads, the page's
+    language as a short string (Rasa stores a message's metadata, twice, with every message).
+    Anything else dropped is noted in `info`."""
+    if not isinstance(metadata, dict) or not metadata:
+        return None
+    language = metadata.get("language")
+    kept = {"language": language.strip()} if isinstance(language, str) and language.strip() \
+        and len(language.strip()) <= MAX_LANGUAGE_CHARS and language.strip().isprintable() else {}
+    if len(kept) != len(metadata):
+        info["metadata_dropped"] = True
+    return kept or None
+
+
 def with_guard_info(metadata: Optional[Dict[str, Any]], info: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     if not info:
         return metadata
     return {**(metadata or {}), "input_guard": info}
+
+
+class Deliveries:
+    """The ids of the deliveries already received (Telegram's update_id, Slack's event_id): the
+    platforms send an update again when our answer was slow or lost, and it must be handled once.
+    The most recent `size` ids, in this process's memory."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._seen: "OrderedDict[Any, None]" = OrderedDict()
+
+    def first(self, delivery_id: Any) -> bool:
+        """Whether this is the first time `delivery_id` arrives (and remembers it)."""
+        if delivery_id in self._seen:
+            self._seen.move_to_end(delivery_id)
+            return False
+        self._seen[delivery_id] = None
+        if len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+        return True
 
 
 # --- answers -------------------------------------------------------------------------------------
@@ -201,7 +255,7 @@ async def conversation_language(app: Any, sender_id: Text, metadata: Optional[Di
             if language in LANGUAGES:
                 return language
         except Exception as error:  # the answer must still go out
-            logger.info("Could not read the language of conversation %s: %s", sender_id, error)
+            logger.info("Could not read the language of conversation %s: %s", conversation_tag(sender_id), error)
     language = metadata.get("language") if isinstance(metadata, dict) else None
     return language if language in LANGUAGES else None
 
@@ -275,15 +329,15 @@ class MessageGuard:
         except SenderBusy:
             busy = True
             logger.warning("Conversation %s: more than %d messages waiting; one answered with 'please wait'.",
-                           message.sender_id, self.turns.max_pending)
+                           conversation_tag(message.sender_id), self.turns.max_pending)
         except asyncio.CancelledError:
             raise
         except Exception:
-            logger.exception("Conversation %s: the message could not be handled.", message.sender_id)
+            logger.exception("Conversation %s: the message could not be handled.", conversation_tag(message.sender_id))
         if counter.sent:
             return
         if not busy:
             logger.warning("Conversation %s: no answer came out of Rasa (action server down or too slow?); "
-                           "the user is told the service is temporarily unavailable.", message.sender_id)
+                           "the user is told the service is temporarily unavailable.", conversation_tag(message.sender_id))
         language = await conversation_language(app, message.sender_id, message.metadata)
         await counter.inner.send_text_message(message.sender_id, busy_text(language) if busy else unavailable_text(language))

@@ -6,12 +6,14 @@ guarded (`channels.guard`). Plugged in by module path in the credentials
 Changed from Rasa's:
 - a body that is not a JSON object, without a `sender` (a non-empty string or number of at most
   128 characters) or without a string `message`, or with a `metadata` that is not an object, is
-  refused with 400 and a short JSON reason; a body over 256 KB with 413. (Rasa's files a message
+  refused with 400 and a short JSON reason (JSON nested too deeply too, rather than 500); a body
+  over 256 KB with 413, and a request over 1 MB by Sanic before it reads the body. (Rasa's files a message
   without sender under the shared conversation "default", answers 500 to a JSON list, and passes
   a missing message on as None.)
 - the text is cleaned and capped, hand-typed payloads are limited to the bot's own buttons, the
   messages of one sender are handled one at a time, in order, and every message gets at least one
   answer ("temporarily unavailable, please retry" when Rasa produced none): see `channels.guard`;
+- of the metadata only the language is kept (`guard.clean_metadata`);
 - the `input_channel` field of the body is ignored (the tracker records "rest").
 
 Importing this module also sets how long Rasa waits for the action server
@@ -36,8 +38,6 @@ from channels import guard
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 256 * 1024
-
 guard.configure_action_server_timeout()
 
 
@@ -49,11 +49,11 @@ class RequestError(Exception):
 
 def read_request(request: Request) -> "tuple[str, str, Optional[Dict[str, Any]], Dict[str, Any]]":
     """(sender, text for Rasa, metadata, what the guard changed) of a webhook request."""
-    if len(request.body or b"") > MAX_BODY_BYTES:
-        raise RequestError(f"the body is larger than {MAX_BODY_BYTES // 1024} KB", 413)
+    if len(request.body or b"") > guard.MAX_MESSAGE_BYTES:
+        raise RequestError(f"the body is larger than {guard.MAX_MESSAGE_BYTES // 1024} KB", 413)
     try:
         body = json.loads(request.body or b"")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: JSON nested too deeply
         raise RequestError("the body must be a JSON object: {\"sender\": \"…\", \"message\": \"…\"}") from None
     if not isinstance(body, dict):
         raise RequestError("the body must be a JSON object: {\"sender\": \"…\", \"message\": \"…\"}")
@@ -68,6 +68,7 @@ def read_request(request: Request) -> "tuple[str, str, Optional[Dict[str, Any]],
     if metadata is not None and not isinstance(metadata, dict):
         raise RequestError("'metadata', when given, must be a JSON object")
     text, info = guard.prepare(message)
+    metadata = guard.clean_metadata(metadata, info)
     return sender, text, guard.with_guard_info(metadata, info), info
 
 
@@ -85,6 +86,10 @@ class GuardedRestInput(RestInput):
         module = inspect.getmodule(self)
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", module.__name__ if module else None)
 
+        @webhook.listener("before_server_start")
+        async def limit_request_size(app: Any, _: Any) -> None:
+            guard.limit_request_size(app)
+
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
@@ -96,7 +101,7 @@ class GuardedRestInput(RestInput):
             except RequestError as error:
                 return response.json({"error": str(error)}, status=error.status)
             if info:
-                logger.info("Conversation %s: input changed before the NLU: %s", sender, info)
+                logger.info("Conversation %s: input changed before the NLU: %s", guard.conversation_tag(sender), info)
 
             def user_message(output: Any) -> UserMessage:
                 return UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata)
@@ -125,7 +130,7 @@ class GuardedRestInput(RestInput):
             try:
                 await self.guard.deliver(on_new_message, user_message(collector), request.app)
             except asyncio.CancelledError:  # the client went away
-                logger.info("Conversation %s: the request was cancelled.", sender)
+                logger.info("Conversation %s: the request was cancelled.", guard.conversation_tag(sender))
             return response.json(collector.messages)
 
         return webhook

@@ -19,12 +19,16 @@ Added here:
   `AsyncWebClient(base_url=...)`;
 - the Events API's `url_verification` answered as `{"challenge": ...}` (after the signature
   check), the form Slack documents;
-- user text unescaped (`&amp;` `&lt;` `&gt;`) and `<https://…>` links unwrapped before NLU.
+- user text unescaped (`&amp;` `&lt;` `&gt;`) and `<https://…>` links unwrapped before NLU, then
+  through the web channels' guard (`channels.guard.prepare`: a typed `/intent{…}` is passed on
+  only when it is one of the bot's own buttons);
+- a delivery received again (same `event_id`, or `trigger_id` for a button press) handled once.
 
 Credentials: slack_token, slack_signing_secret; optional slack_channel, api_url, and Rasa's other
 Slack options (use_threads, conversation_granularity, ...).
 """
 
+import json
 import logging
 import re
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
@@ -35,6 +39,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
+from channels import guard
 from channels.formatting import plain_text, split_message, to_slack_mrkdwn
 
 logger = logging.getLogger(__name__)
@@ -112,6 +117,17 @@ class FormattedSlackOutput(SlackBot):
             await self._post_message(channel=self.slack_channel or recipient_id, **message)
 
 
+def _delivery_id(request: Request) -> Optional[str]:
+    """What identifies one delivery: an event's `event_id`, an interaction's `trigger_id`."""
+    try:
+        if request.form.get("payload"):
+            return json.loads(request.form.get("payload")).get("trigger_id")
+        body = request.json
+        return body.get("event_id") if isinstance(body, dict) else None
+    except (ValueError, AttributeError):
+        return None
+
+
 _BARE_LINK = re.compile(r"<((?:https?|mailto):[^|>\s]+)>")
 
 
@@ -119,11 +135,13 @@ class FormattedSlackInput(SlackInput):
     """Rasa's Slack webhook (signature check included) with `FormattedSlackOutput`."""
 
     api_url: Optional[Text] = None  # the Web API base URL; None: Slack's
+    deliveries: guard.Deliveries
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         channel = super().from_credentials(credentials)
         channel.api_url = (credentials or {}).get("api_url") or None
+        channel.deliveries = guard.Deliveries()
         return channel
 
     @staticmethod
@@ -131,6 +149,17 @@ class FormattedSlackInput(SlackInput):
         text = SlackInput._sanitize_user_message(text, uids_to_remove)
         text = _BARE_LINK.sub(lambda match: match.group(1).replace("mailto:", "", 1), text)
         return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+    async def process_message(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                              text: Text, sender_id: Optional[Text], metadata: Optional[Dict]) -> Any:
+        """Rasa's, for a delivery seen for the first time, with the text through the web channels' guard."""
+        delivery = _delivery_id(request)
+        if delivery is not None and not self.deliveries.first(delivery):
+            logger.info("Slack delivery received again: handled once.")
+            return response.text("")
+        text, info = guard.prepare(text)
+        return await super().process_message(request, on_new_message, text, sender_id,
+                                             guard.with_guard_info(metadata, info))
 
     def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> OutputChannel:
         channel = channel or self.slack_channel

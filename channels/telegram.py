@@ -17,6 +17,9 @@ What it changes from `rasa.core.channels.telegram.TelegramInput`:
   (`answerCallbackQuery`) and turned back into the exact payload.
 - `/start` (also `/start@bot`, `/start <deep-link>`) becomes `/greet`; `@bot` suffixes of other
   commands are dropped.
+- Texts and button payloads go through the web channels' guard (`channels.guard.prepare`): a
+  typed `/intent{…}` is passed on only when it is one of the bot's own buttons; of the metadata
+  only the user's language is kept. An update delivered again (same `update_id`) is handled once.
 - A failing update is logged and answered 200, so Telegram does not redeliver it in a loop.
 
 Credentials (all strings): access_token, verify (the bot's username), webhook_url,
@@ -44,6 +47,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels import guard
 from channels.callback_data import CallbackCodec
 from channels.formatting import split_message, to_telegram_html, utf16_length
 
@@ -53,6 +57,8 @@ MESSAGE_LIMIT = 4096  # characters of a sendMessage text (UTF-16 code units afte
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SECRET_TOKEN_FORMAT = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 GREET_PAYLOAD = INTENT_MESSAGE_PREFIX + "greet"
+# What the connector itself makes of the /start and /restart commands: passed on unguarded.
+CONNECTOR_PAYLOADS = {GREET_PAYLOAD, INTENT_MESSAGE_PREFIX + USER_INTENT_RESTART}
 EXPIRED_BUTTON = "This button has expired: please ask again."
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 _COMMAND = re.compile(r"^/(?P<command>[A-Za-z0-9_]+)(?:@(?P<bot>[A-Za-z0-9_]+))?(?P<rest>(?:\s.*)?)$", re.DOTALL)
@@ -150,6 +156,7 @@ class SecureTelegramInput(TelegramInput):
         self.secret_token = secret_token
         self.api_server = api_server
         self.codec = CallbackCodec(callback_store)
+        self.deliveries = guard.Deliveries()
         self._registered = False
 
     def get_output_channel(self) -> SecureTelegramOutput:
@@ -217,6 +224,10 @@ class SecureTelegramInput(TelegramInput):
             except Exception:  # not JSON, or not an update
                 return response.text("bad request", status=400)
 
+            if not self.deliveries.first(update.update_id):
+                logger.info("Telegram update received again: handled once.")
+                return response.text("success")
+
             texts: List[Text] = []
             if update.callback_query:
                 query = update.callback_query
@@ -245,10 +256,11 @@ class SecureTelegramInput(TelegramInput):
             language_code = getattr(user, "language_code", None)
             # "language" is what the web page sends too: the language to use until the user's own
             # words say otherwise (a French user's /start is greeted in French).
-            metadata = {"language": language_code,
-                        "telegram": {"chat_type": message.chat.type, "language_code": language_code}}
             try:
                 for text in texts:
+                    # the connector's own commands as they are; anything else through the web channels' guard
+                    text, info = (text, {}) if text in CONNECTOR_PAYLOADS else guard.prepare(text)
+                    metadata = guard.with_guard_info(guard.clean_metadata({"language": language_code}, info), info)
                     await on_new_message(UserMessage(text, out_channel, str(message.chat.id),
                                                      input_channel=self.name(), metadata=metadata))
             except Exception as error:

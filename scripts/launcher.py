@@ -2,13 +2,19 @@
 (scripts/scale_out.py), `make bench` (bench/run.py) and the tests (tests/servers.py) all start them
 through this module, so all of them run what users get:
 
-- the action server: `rasa run actions` on 127.0.0.1 (or ACTIONS_HOST), never given RASA_API_TOKEN;
+- the action server: `rasa run actions` on 127.0.0.1 (or ACTIONS_HOST), never given RASA_API_TOKEN
+  nor SESSION_SECRET; it refuses calls without ACTION_SERVER_TOKEN (rasa_sdk_plugins/), which the
+  Rasa server sends (the `Authorization` header of every endpoints file's action_endpoint);
 - the Rasa server: `python -m runtime run` (Rasa with runtime/), the guarded REST and socket.io
   channels (scripts/credentials.py --guarded: ordering per sender, an answer to every message, the
   ACTION_SERVER_TIMEOUT the channels read, 5 s by default), CORS and the socket.io origin from
   WEB_ORIGIN, and the stores of the endpoints file it is given (SQLite: `sqlite_endpoints`;
   PostgreSQL + Redis: endpoints.scale-out.yml). With RASA_API_TOKEN, Rasa's HTTP API is on behind
-  it; the token is passed inside Python, so it never shows in `ps`.
+  it; the token is passed inside Python, so it never shows in `ps`. SESSION_SECRET signs the
+  socket.io session ids (channels/socketio.py).
+
+ACTION_SERVER_TOKEN and SESSION_SECRET come from the environment, else are drawn once per process
+(`environment`), so that every server this process starts shares them; the chat page gets neither.
 
     .venv/bin/python -m scripts.launcher [rasa run arguments]   # what scripts/run.sh runs
 
@@ -18,6 +24,7 @@ foreground, on ACTIONS_PORT (5055), RASA_PORT (5005) and WEB_PORT (8080), with R
 """
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -36,6 +43,9 @@ PYTHON = str(VENV_BIN / "python")
 RASA = str(VENV_BIN / "rasa")
 MODEL = ROOT / "models" / "current.tar.gz"
 TRACKER_STORE = "stores.bounded_tracker_store.BoundedSQLTrackerStore"  # as in endpoints.yml
+# Drawn once per process when the environment has none: what the servers this process starts share.
+ACTION_SERVER_TOKEN = os.environ.get("ACTION_SERVER_TOKEN") or secrets.token_hex(32)
+SESSION_SECRET = os.environ.get("SESSION_SECRET") or secrets.token_hex(32)
 # `python -m runtime`, with --enable-api and the token added from the environment, not argv.
 RUNTIME_WITH_API = ("import os, sys\nfrom runtime.__main__ import main\n"
                     "sys.exit(main(['--enable-api', '--auth-token', os.environ['RASA_API_TOKEN']]))")
@@ -46,9 +56,13 @@ class LaunchError(RuntimeError):
 
 
 def environment(base: Optional[Mapping[str, str]] = None, **extra: str) -> Dict[str, str]:
-    """`base` (default: this process's environment) with the settings every server runs with."""
+    """`base` (default: this process's environment) with the settings every server runs with,
+    ACTION_SERVER_TOKEN and SESSION_SECRET included (`actions_environment` and `page_environment`
+    take away what those servers must not see)."""
     env = dict(os.environ if base is None else base)
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    for name, value in (("ACTION_SERVER_TOKEN", ACTION_SERVER_TOKEN), ("SESSION_SECRET", SESSION_SECRET)):
+        env[name] = env.get(name) or value  # an empty value is none (rasa_sdk_plugins/ would refuse all)
     env.update(SQLALCHEMY_SILENCE_UBER_WARNING="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
     env.update(extra)
     return env
@@ -67,10 +81,21 @@ def write_credentials(out: Path, env: Mapping[str, str]) -> Path:
     return out
 
 
+def action_endpoint_yaml(actions_port: int) -> str:
+    """An endpoints file's action_endpoint, with the header the action server requires (Rasa
+    substitutes ${ACTION_SERVER_TOKEN} from its environment: the value stays unquoted)."""
+    return (f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n"
+            "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n")
+
+
+def tracker_store_yaml(database: Path) -> str:
+    """An endpoints file's tracker store: the store of endpoints.yml on the SQLite file `database`."""
+    return f"tracker_store:\n  type: {TRACKER_STORE}\n  dialect: sqlite\n  db: {database}\n"
+
+
 def sqlite_endpoints(out: Path, actions_port: int, database: Path) -> Path:
     """An endpoints file like endpoints.yml: the action server on `actions_port`, SQLite `database`."""
-    out.write_text(f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n"
-                   f"tracker_store:\n  type: {TRACKER_STORE}\n  dialect: sqlite\n  db: {database}\n")
+    out.write_text(action_endpoint_yaml(actions_port) + tracker_store_yaml(database))
     return out
 
 
@@ -78,11 +103,21 @@ def actions_command(port: int) -> List[str]:
     return [RASA, "run", "actions", "--actions", "actions", "--port", str(port)]
 
 
+def without(env: Mapping[str, str], *names: str) -> Dict[str, str]:
+    return {name: value for name, value in env.items() if name not in names}
+
+
 def actions_environment(env: Mapping[str, str]) -> Dict[str, str]:
-    """rasa_sdk binds to $SANIC_HOST (`rasa run actions` has no --interface)."""
-    env = {name: value for name, value in env.items() if name != "RASA_API_TOKEN"}
+    """The action server's: ACTION_SERVER_TOKEN (which it checks) but neither Rasa's API token nor
+    the socket.io key. rasa_sdk binds to $SANIC_HOST (`rasa run actions` has no --interface)."""
+    env = without(env, "RASA_API_TOKEN", "SESSION_SECRET")
     env["SANIC_HOST"] = env.get("ACTIONS_HOST") or "127.0.0.1"
     return env
+
+
+def page_environment(env: Mapping[str, str]) -> Dict[str, str]:
+    """The chat page's (scripts/serve_web.py): no token, no key; it only serves files."""
+    return without(env, "RASA_API_TOKEN", "ACTION_SERVER_TOKEN", "SESSION_SECRET")
 
 
 def rasa_command(port: int, endpoints: Path, credentials: Path, env: Mapping[str, str],
@@ -148,7 +183,6 @@ def main(rasa_args: Sequence[str]) -> int:
     credentials = write_credentials(ROOT / "var" / "credentials.yml", env)
     print(f"Channels: {', '.join(yaml.safe_load(credentials.read_text()))} "
           f"(written to {credentials}).", file=sys.stderr)
-    without_token = {name: value for name, value in env.items() if name != "RASA_API_TOKEN"}
 
     def interrupt(*_: object) -> None:
         raise KeyboardInterrupt
@@ -161,7 +195,7 @@ def main(rasa_args: Sequence[str]) -> int:
                                              rasa_args), env))
         processes.append(launch([PYTHON, str(ROOT / "scripts" / "serve_web.py"), "--port", str(web_port),
                                  "--rasa-url", env.get("RASA_URL") or f"http://localhost:{rasa_port}"],
-                                without_token))
+                                page_environment(env)))
         print(f"Starting… the assistant is ready when http://localhost:{rasa_port}/ answers "
               f"(REST: /webhooks/rest/webhook).\nThe chat page: http://localhost:{web_port}/", flush=True)
         if env.get("RASA_API_TOKEN"):

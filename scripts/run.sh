@@ -6,6 +6,8 @@
 #   WEB_ORIGIN             the chat page's origin(s), the only ones CORS and socket.io accept
 #                          (default: http://localhost:$WEB_PORT http://127.0.0.1:$WEB_PORT)
 #   ACTIONS_HOST           the action server's interface (default 127.0.0.1: not reachable from outside)
+#   ACTION_SERVER_TOKEN    what the Rasa server sends the action server (default: a new random one)
+#   SESSION_SECRET         the key of the socket.io session ids (default: kept in var/session-secret)
 #   ACTION_SERVER_TIMEOUT  seconds Rasa waits for the action server (default 5)
 #   RASA_ENDPOINTS         the endpoints file (default endpoints.yml); with another tracker store,
 #                          set CONVERSATIONS_DB to its database (docs/privacy.md)
@@ -13,6 +15,16 @@
 # The servers are started by scripts/launcher.py, as for `make run-scale-out`, `make bench` and the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+umask 077  # var/ (conversations, credentials) and whatever the servers write: for this user only
+mkdir -p var
+chmod -R go= var  # also what an earlier run wrote before this umask
+# The action server answers only the Rasa server, which sends this token (endpoints.yml): a new one
+# at each start unless given (the Rasa and action servers of other machines must share it).
+export ACTION_SERVER_TOKEN=${ACTION_SERVER_TOKEN:-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')}
+# The key that signs the socket.io session ids (channels/socketio.py): kept, so that a page keeps
+# its conversation across restarts; Rasa instances that share conversations must share it.
+[ -s var/session-secret ] || od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > var/session-secret
+export SESSION_SECRET=${SESSION_SECRET:-$(cat var/session-secret)}
 
 # Rasa's HTTP API (PUT /model, /conversations/…) only behind a token: without one it is wide open.
 wants_api=false; has_token=false
@@ -33,7 +45,7 @@ elif $wants_api && ! $has_token; then
   exit 2
 fi
 if [ "${RASA_ENDPOINTS:-endpoints.yml}" != endpoints.yml ] && [ -z "${CONVERSATIONS_DB:-}" ]; then
-  echo "scripts/run.sh: note: CONVERSATIONS_DB is not set; \"forget me\" works on var/conversations.db," >&2
+  echo "scripts/run.sh: note: CONVERSATIONS_DB is not set; make purge-conversations and make unanswered read var/conversations.db," >&2
   echo "which may not be the tracker store of $RASA_ENDPOINTS (docs/privacy.md)." >&2
 fi
 

@@ -25,6 +25,9 @@ from scripts import build_web
 WEB = build_web.WEB
 DEFAULT_PORT = 8080
 DEFAULT_RASA_URL = "http://localhost:5005"
+# Seconds a connection may stay silent (a request sent slowly, an idle keep-alive): else one
+# client could hold a thread per connection for ever.
+REQUEST_TIMEOUT = 10
 
 # URL path → file; nothing else is served (no directory listing, no node_modules, no package.json).
 FILES: Dict[str, Tuple[Path, str]] = {
@@ -68,6 +71,8 @@ def make_handler(rasa_url: str, quiet: bool = True) -> type:
     config_js = ("window.WALLONIA_CHAT_CONFIG = " + json.dumps({"rasaUrl": origin}) + ";\n").encode()
 
     class ChatPageHandler(BaseHTTPRequestHandler):
+        timeout = REQUEST_TIMEOUT  # socketserver.StreamRequestHandler: the connection's socket timeout
+
         def version_string(self) -> str:
             return "wallonia-chat-page"
 

@@ -21,7 +21,9 @@ with only a log line per message. This subclass:
   creating it at the same moment: it waits for it);
 - checks pooled connections before each use (`pool_pre_ping`), so the first saves after a database
   restart do not fail on dead connections and fall back to memory;
-- offers `ping()`, used by `GET /health` (stores.health).
+- offers `ping()`, used by `GET /health` (stores.health);
+- with SQLite, sets `secure_delete` on every connection (deleted conversations are overwritten);
+- deletes a conversation when a turn ran "forget me" (`save`), instead of saving that turn.
 """
 
 import logging
@@ -33,11 +35,14 @@ import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from stores.probes import StoreUnavailable, describe, probe_sql_engine
 
 logger = logging.getLogger(__name__)
 
+FORGET_ACTION = "action_forget_me"  # actions/privacy.py
 DEFAULT_STARTUP_WAIT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 5
 
@@ -46,6 +51,22 @@ def _seconds(value: Any, default: float) -> float:
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
     return float(value)
+
+
+def _overwrite_deleted_content(connection: Any, _: Any) -> None:
+    """SQLite keeps deleted rows in free pages unless `secure_delete` is on. Debian's build turns it
+    on by default, others do not: a forgotten conversation must not stay readable in the file."""
+    connection.execute("PRAGMA secure_delete = ON")
+
+
+def asked_to_forget(tracker: DialogueStateTracker) -> bool:
+    """Whether the latest turn (since the latest user message) ran the "forget me" action."""
+    for event in reversed(tracker.events):
+        if isinstance(event, ActionExecuted) and event.action_name == FORGET_ACTION:
+            return True
+        if isinstance(event, UserUttered):
+            return False
+    return False
 
 
 class CheckedSQLTrackerStore(SQLTrackerStore):
@@ -81,6 +102,8 @@ class CheckedSQLTrackerStore(SQLTrackerStore):
         engine_url = self.engine.url
         self.engine.dispose()
         self.engine = sa.create_engine(engine_url, pool_pre_ping=True, **create_engine_kwargs(engine_url))
+        if self.engine.url.get_backend_name() == "sqlite":
+            sa.event.listen(self.engine, "connect", _overwrite_deleted_content)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self._wait_for_table(wait)
         logger.info(f"Tracker store: {self.engine.url.get_backend_name()} database "
@@ -133,6 +156,19 @@ class CheckedSQLTrackerStore(SQLTrackerStore):
                 raise StoreUnavailable(f"Tracker store unusable: the {self._where(self.engine.url)} is reachable "
                                        f"but its events table cannot be created ({problem}).")
             time.sleep(0.5)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's save, except for a turn that ran "forget me": then every stored event of the
+        conversation is deleted, and nothing of the turn is written (the next message starts a new
+        conversation). One transaction, under the conversation's lock, on SQLite and PostgreSQL alike,
+        whichever instance handled the turn."""
+        if not asked_to_forget(tracker):
+            await super().save(tracker)
+            return
+        with self.session_scope() as session:
+            deleted = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == tracker.sender_id).delete()
+            session.commit()
+        logger.info(f"Forget me: {deleted} stored events of a conversation deleted.")
 
     def ping(self) -> None:
         """Raises when the database does not answer `SELECT 1`."""

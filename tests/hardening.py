@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -63,22 +62,22 @@ class GuardedServers(Servers):
         self.signal_actions(signal.SIGKILL)
         self.actions.wait(timeout=10)
 
+    def database(self) -> Path:
+        return self.sqlite_path
+
     def post(self, body: Any, raw: Optional[bytes] = None, timeout: float = 60) -> requests.Response:
         url = f"{self.url}/webhooks/rest/webhook"
         if raw is not None:
             return requests.post(url, data=raw, headers={"Content-Type": "application/json"}, timeout=timeout)
         return requests.post(url, json=body, timeout=timeout)
 
-    # --- the tracker store ------------------------------------------------------------------
-
-    def rows(self, sender: str) -> List[Dict[str, Any]]:
-        """The sender's events as stored, oldest first."""
-        with sqlite3.connect(str(self.sqlite_path), timeout=15) as connection:
-            rows = connection.execute("SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id", (sender,)).fetchall()
-        return [{"type": type_name, **json.loads(data)} for type_name, data in rows]
-
-    def user_events(self, sender: str) -> List[Dict[str, Any]]:
-        return [row for row in self.rows(sender) if row["type"] == "user"]
+    def rasa_rss_mb(self) -> float:
+        """The Rasa server's resident memory, in MB (from /proc)."""
+        rasa = next(p for p in self.processes if "runtime" in p.args)
+        for line in Path(f"/proc/{rasa.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS")
 
 
 def texts_of(messages: List[Dict[str, Any]]) -> str:

@@ -1,15 +1,20 @@
 """Starts the real action server and Rasa server on free ports for end-to-end tests, through
 scripts/launcher.py: the servers `make run` starts (guarded channels, runtime/, SQLite store)."""
 
+import json
+import sqlite3
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import requests
 
 from scripts import launcher
-from scripts.launcher import MODEL, RASA, ROOT, environment  # noqa: F401 (used by the test modules)
+# Used by the test modules. ACTION_SERVER_TOKEN: what every server the tests start shares (the
+# action servers require it, the Rasa servers send it); environment() carries it and SESSION_SECRET.
+from scripts.launcher import (ACTION_SERVER_TOKEN, MODEL, RASA, ROOT, action_endpoint_yaml,  # noqa: F401
+                              environment, tracker_store_yaml)
 from scripts.services import free_port
 
 
@@ -54,7 +59,7 @@ class Servers:
         self.actions_port = self.actions_port or free_port()
         env = self.environment()
         endpoints = endpoints or launcher.sqlite_endpoints(self.workdir / "endpoints.yml", self.actions_port,
-                                                           self.workdir / "conversations.db")
+                                                           self.database())
         credentials = credentials or launcher.write_credentials(self.workdir / "credentials.yml", env)
         log = self.workdir / "rasa.log"
         process = launcher.launch(launcher.rasa_command(self.rasa_port, endpoints, credentials, env,
@@ -72,6 +77,21 @@ class Servers:
         response = requests.post(f"{self.url}/webhooks/rest/webhook", json=body, timeout=60)
         response.raise_for_status()
         return response.json()
+
+    # --- the tracker store ------------------------------------------------------------------
+
+    def database(self) -> Path:
+        """The SQLite file of the tracker store (the endpoints file of start_rasa)."""
+        return self.workdir / "conversations.db"
+
+    def rows(self, sender: str) -> List[Dict[str, Any]]:
+        """The sender's events as stored, oldest first."""
+        with sqlite3.connect(str(self.database()), timeout=15) as connection:
+            rows = connection.execute("SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id", (sender,)).fetchall()
+        return [{"type": type_name, **json.loads(data)} for type_name, data in rows]
+
+    def user_events(self, sender: str) -> List[Dict[str, Any]]:
+        return [row for row in self.rows(sender) if row["type"] == "user"]
 
 
 def texts(replies: List[dict]) -> str:

@@ -446,3 +446,15 @@ def test_update_without_the_secret_is_refused(telegram, secret):
     assert telegram.api.calls_since(mark) == []
     # the same update with the secret goes through
     assert telegram.say(700_000_005, "/start")
+
+
+def test_a_typed_payload_is_guarded_and_a_redelivered_update_handled_once(telegram):
+    chat = 700_000_077
+    update = telegram.message_update(chat, '/inform_goal{"language": "fr"}')
+    for _ in range(2):  # Telegram delivers an update again when the answer was slow or lost
+        assert telegram.post(update).status_code == 200
+    received = telegram.servers.user_events(str(chat))
+    assert len(received) == 1, [e["text"] for e in received]
+    assert received[0]["text"] == 'inform_goal{"language": "fr"}'  # read as text, not as the payload
+    assert received[0]["metadata"]["input_guard"]["payload_refused"]
+    assert set(received[0]["metadata"]) <= {"language", "input_guard", "model_id", "assistant_id"}

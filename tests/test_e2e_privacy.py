@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from tests.hardening import SocketChat, shared_servers, texts_of, wait_for
-from tests.servers import ROOT, environment, texts
+from tests.hardening import GuardedServers, SocketChat, shared_servers, texts_of, wait_for
+from tests.servers import ROOT, ensure_model, environment, texts
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +94,23 @@ def test_unanswered_lists_what_ended_in_fallback_or_out_of_scope(servers):
     counts = [q["count"] for q in json.loads(result.stdout)]
     assert counts == sorted(counts, reverse=True)
     assert "what is skywin" not in listed  # answered
+
+
+def test_forget_me_is_done_by_the_tracker_store_not_the_action_server(tmp_path):
+    """The action server here cannot reach the conversations (CONVERSATIONS_DB names another file):
+    the deletion is the tracker store's, in the turn that ran "forget me" (stores/sql_tracker_store.py)."""
+    ensure_model()
+    servers = GuardedServers(tmp_path, extra_env={"CONVERSATIONS_DB": str(tmp_path / "elsewhere.db")})
+    try:
+        servers.start()
+        user = new_user("forget-store")
+        servers.say(user, "which cluster fits me?")
+        servers.say(user, "my company Acme Drones builds drones in Namur")
+        assert servers.rows(user)
+        assert texts(servers.say(user, "forget me")).startswith("Done: I have deleted this conversation")
+        assert servers.rows(user) == []  # at once: the turn's save is the deletion
+        assert "Which cluster do you mean?" in texts(servers.say(user, "what are its axes?"))
+        assert "Acme Drones" not in json.dumps(servers.rows(user))
+        assert not (tmp_path / "elsewhere.db").exists()
+    finally:
+        servers.stop()

@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import signal
+import stat
 import subprocess
 import tarfile
 import time
@@ -20,7 +21,7 @@ import yaml
 
 from tests.channel_mocks import CHANNEL_VARIABLES
 from tests.hardening import SocketChat, texts_of
-from tests.servers import MODEL, ROOT, ensure_model, environment, free_port
+from tests.servers import MODEL, ROOT, action_endpoint_yaml, ensure_model, environment, free_port, tracker_store_yaml
 
 RUN = str(ROOT / "scripts" / "run.sh")
 
@@ -77,8 +78,7 @@ def started(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("run-sh")
     ports = {"RASA_PORT": free_port(), "ACTIONS_PORT": free_port(), "WEB_PORT": free_port()}
     endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(f"action_endpoint:\n  url: http://localhost:{ports['ACTIONS_PORT']}/webhook\n"
-                         f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'conversations.db'}\n")
+    endpoints.write_text(action_endpoint_yaml(ports["ACTIONS_PORT"]) + tracker_store_yaml(workdir / "conversations.db"))
     token = secrets.token_hex(20)
     env = run_sh_env(**{k: str(v) for k, v in ports.items()}, RASA_API_TOKEN=token, RASA_ENDPOINTS=str(endpoints),
                      CONVERSATIONS_DB=str(workdir / "conversations.db"))
@@ -97,7 +97,7 @@ def started(tmp_path_factory):
                 pass
             assert time.monotonic() < deadline, (workdir / "run.log").read_text()[-3000:]
             time.sleep(0.5)
-        yield {"url": url, "token": token, "pgid": process.pid, "web_origin": f"http://localhost:{ports['WEB_PORT']}", **ports}
+        yield {"url": url, "token": token, "pgid": process.pid, "workdir": workdir, "web_origin": f"http://localhost:{ports['WEB_PORT']}", **ports}
     finally:
         os.killpg(process.pid, signal.SIGTERM)  # run.sh stops what it started
         try:
@@ -145,6 +145,14 @@ def test_socketio_only_for_the_chat_page(started):
     assert "Skywin is the Aerospace" in asyncio.run(chat(started["web_origin"]))
     with pytest.raises(socketio.exceptions.ConnectionError):
         asyncio.run(chat("http://evil.example"))
+
+
+def test_what_run_sh_writes_is_for_its_user_only(started):
+    """umask 077: the conversations (SQLite), the generated credentials, var/ itself."""
+    assert requests.post(f"{started['url']}/webhooks/rest/webhook", json={"sender": "umask", "message": "hi"},
+                         timeout=60).ok
+    for path in (started["workdir"] / "conversations.db", ROOT / "var" / "credentials.yml", ROOT / "var"):
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, f"{path}: {oct(path.stat().st_mode)}"
 
 
 def test_the_action_server_listens_on_localhost_only(started):

@@ -9,6 +9,7 @@ import subprocess
 import pytest
 import yaml
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.nlg.interpolator import interpolate_text
 
 from actions import render
 from actions.buttons import PAYLOADS, DerivationError, derive, derive_from_render
@@ -125,8 +126,8 @@ def every_rendered_payload(knowledge):
         replies.append(render.recommendation(knowledge, [], None, language))
     payloads = {b["payload"] for reply in replies for b in reply.buttons}
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    for variants in domain["responses"].values():
-        payloads |= {b["payload"] for v in variants for b in v.get("buttons", [])}
+    for variants in domain["responses"].values():  # as Rasa sends them: interpolated
+        payloads |= {interpolate_text(b["payload"], {}) for v in variants for b in v.get("buttons", [])}
     return payloads
 
 

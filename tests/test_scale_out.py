@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import pytest
 import requests
@@ -92,11 +92,27 @@ class Sent:
     seconds: float = 0.0
 
 
+def stored_seqs(texts: List[str], sent: List[Sent]) -> List[Optional[int]]:
+    """Which message each stored user event is: the first one of that text not yet matched (the
+    channels store no client metadata, so the text and the order tell them apart); a text
+    matched already (a duplicate) keeps the seq of its first match, an unknown one gets None."""
+    unmatched = list(sent)
+    seqs: List[Optional[int]] = []
+    for text in texts:
+        match = next((s for s in unmatched if s.text == text), None)
+        if match is not None:
+            unmatched.remove(match)
+        else:
+            match = next((s for s in sent if s.text == text), None)
+        seqs.append(match.seq if match is not None else None)
+    return seqs
+
+
 def send(url: str, session: requests.Session, sender: str, sent: Sent) -> None:
     started = time.monotonic()
     try:
         response = session.post(f"{url}/webhooks/rest/webhook", timeout=REQUEST_TIMEOUT,
-                                json={"sender": sender, "message": sent.text, "metadata": {"seq": sent.seq}})
+                                json={"sender": sender, "message": sent.text})
         sent.status = response.status_code
         if response.ok:
             sent.replies = response.json()
@@ -181,7 +197,7 @@ def audit(conversations: Dict[str, List[Sent]], events: Dict[str, List[dict]], g
                 counts["undelivered"] += 1  # answered 200 with no message
         stream = events[sender]
         users = [i for i, e in enumerate(stream) if e["event"] == "user"]
-        seqs = [(stream[i].get("metadata") or {}).get("seq") for i in users]
+        seqs = stored_seqs([stream[i].get("text") for i in users], sent)
         seen = Counter(seqs)
         counts["lost"] += sum(1 for s in sent if seen[s.seq] == 0)
         counts["duplicated"] += sum(n - 1 for seq, n in seen.items() if seq in by_seq and n > 1)
