@@ -20,7 +20,6 @@ Logs: var/scale-out/*.log.
 
 import argparse
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -118,8 +117,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         values = services(dict(os.environ), started_services)
         base_env = launcher.environment(**values)
         base_env.setdefault("CONVERSATIONS_DB", conversations_db(base_env))
-        base_env.setdefault("ACTION_SERVER_TOKEN", secrets.token_hex(32))  # endpoints.scale-out.yml sends it
-        base_env.setdefault("SESSION_SECRET", secrets.token_hex(32))  # every instance checks the socket.io session ids
         base_env.pop("RASA_API_TOKEN", None)  # the HTTP API stays off here (scripts/run.sh handles it)
         creds = launcher.write_credentials(OUT / "credentials.yml", base_env)
         print(f"Channels: {', '.join(yaml.safe_load(creds.read_text()) or {})} ({creds.relative_to(ROOT)}).")
