@@ -30,7 +30,7 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from scripts.services import PostgresServer, RedisServer
-from tests.servers import Servers, ensure_model
+from tests.servers import ACTION_SERVER_TOKEN, Servers, ensure_model
 
 BOUNDED = "stores.bounded_tracker_store.BoundedSQLTrackerStore"
 # Questions, follow-ups, lists, French: every message runs actions; no form stays open.
@@ -90,7 +90,10 @@ class Work:
 
 
 def endpoints(path: Path, actions_url: str, tracker_store: str) -> AvailableEndpoints:
-    path.write_text(f"action_endpoint:\n  url: {actions_url}\ntracker_store:\n  {tracker_store}\n")
+    """The agents run in this process: the action server's token is written out, not substituted."""
+    path.write_text(f"action_endpoint:\n  url: {actions_url}\n"
+                    f"  headers:\n    Authorization: Bearer {ACTION_SERVER_TOKEN}\n"
+                    f"tracker_store:\n  {tracker_store}\n")
     return AvailableEndpoints.read_endpoints(str(path))
 
 
@@ -222,3 +225,4 @@ def test_the_store_reads_only_what_changed_and_again_after_a_deletion_or_an_unsa
     with store.engine.begin() as connection:  # the purge: all of it
         connection.execute(sa.text("DELETE FROM events WHERE sender_id = 'someone'"))
     assert run(store.retrieve("someone")) is None
+
