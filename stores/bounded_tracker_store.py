@@ -21,8 +21,9 @@ last message in memory, bounded to its last `max_turns` user turns:
 - **checked against the store**, under the conversation's lock (Rasa retrieves the tracker after
   taking it): the first and last event ids of the conversation (an index on `sender_id, id`).
   Newer events (saved by another instance) are read and applied, only those; ids that moved
-  otherwise (a deletion: "forget me", the purge) drop the entry and the session is read as Rasa
-  reads it.
+  otherwise (a deletion: the purge, "forget me" by another instance) drop the entry and the
+  session is read as Rasa reads it. A save of a turn that ran "forget me" (which deletes the
+  conversation, stores/sql_tracker_store.py) drops the entry.
 - **updated only after a successful save**; a tracker handed out and not saved (an error during
   the message) is noticed at the next retrieve (events the store never saved) and dropped, as is
   the entry when a save fails.
@@ -44,7 +45,7 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_
 from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from stores.sql_tracker_store import CheckedSQLTrackerStore
+from stores.sql_tracker_store import CheckedSQLTrackerStore, asked_to_forget
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,10 @@ class BoundedSQLTrackerStore(CheckedSQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         try:
-            await super().save(tracker)  # writes self._additional_events(…)
+            await super().save(tracker)  # writes self._additional_events(…), or forgets the conversation
+            if asked_to_forget(tracker):  # deleted from the database: nothing of it stays in memory either
+                self._entries.pop(tracker.sender_id, None)
+                return
             first_id, last_id = self._id_range(tracker.sender_id)
         except Exception:
             self._entries.pop(tracker.sender_id, None)
@@ -137,7 +141,7 @@ class BoundedSQLTrackerStore(CheckedSQLTrackerStore):
         entry = self._entries.get(tracker.sender_id)
         if entry is None or entry.tracker is not tracker:
             entry = Entry(tracker, 0, first_id, None)
-        # The first id is kept as it was read: a deletion during the message ("forget me") makes the
+        # The first id is kept as it was read: a deletion during the message (the purge) makes the
         # next retrieve read the conversation again.
         entry.first_id = first_id if entry.first_id is None else entry.first_id
         entry.saved, entry.last_id = len(tracker.events), last_id

@@ -226,3 +226,27 @@ def test_the_store_reads_only_what_changed_and_again_after_a_deletion_or_an_unsa
         connection.execute(sa.text("DELETE FROM events WHERE sender_id = 'someone'"))
     assert run(store.retrieve("someone")) is None
 
+
+def test_a_turn_that_ran_forget_me_leaves_nothing_in_the_database_nor_in_memory(loop, tmp_path):
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+    from stores.bounded_tracker_store import BoundedSQLTrackerStore
+    from stores.sql_tracker_store import FORGET_ACTION
+
+    store = BoundedSQLTrackerStore(domain=Domain.load("domain.yml"), dialect="sqlite", db=str(tmp_path / "store.db"))
+    run = loop.run_until_complete
+    tracker = run(store.get_or_create_tracker("someone"))
+    for event in (UserUttered("my email is someone@example.org"), ActionExecuted("utter_greet"),
+                  BotUttered("hello"), ActionExecuted("action_listen")):
+        tracker.update(event)
+    run(store.save(tracker))
+    tracker = run(store.retrieve("someone"))
+    assert "someone" in store._entries  # kept in memory, as any conversation
+
+    for event in (UserUttered("forget me"), ActionExecuted(FORGET_ACTION), ActionExecuted("action_listen")):
+        tracker.update(event)
+    run(store.save(tracker))
+    assert "someone" not in store._entries  # the cached tracker held what the user asked to forget
+    assert store._id_range("someone") == (None, None)
+    assert run(store.retrieve("someone")) is None
