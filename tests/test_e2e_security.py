@@ -160,6 +160,22 @@ def test_the_action_server_listens_on_localhost_only(started):
     assert listening_addresses(started["RASA_PORT"]) == {"0.0.0.0"}  # the channels must be reachable
 
 
+def test_each_server_gets_only_the_secrets_it_needs(started):
+    """scripts/launcher.py: Rasa gets the three; the action server its token, not the API token nor
+    the socket.io key; the chat page none."""
+    secrets_of = {}
+    for pid, command in processes_of_group(started["pgid"]):
+        environ = dict(item.split(b"=", 1) for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                       if b"=" in item)
+        names = {name.decode() for name in environ} & {"RASA_API_TOKEN", "ACTION_SERVER_TOKEN", "SESSION_SECRET"}
+        server = ("actions" if " run actions " in command else "page" if "serve_web.py" in command
+                  else "rasa" if "runtime" in command else None)
+        if server:
+            secrets_of[server] = names
+    assert secrets_of == {"rasa": {"RASA_API_TOKEN", "ACTION_SERVER_TOKEN", "SESSION_SECRET"},
+                          "actions": {"ACTION_SERVER_TOKEN"}, "page": set()}, secrets_of
+
+
 def test_run_sh_uses_the_guarded_channels(started):
     response = requests.post(f"{started['url']}/webhooks/rest/webhook", json={"message": "hi"}, timeout=10)
     assert response.status_code == 400  # no sender: refused, no shared "default" conversation
