@@ -58,7 +58,8 @@ run-scale-out: $(VENV)/.installed names train  ## N Rasa instances (N=2) and A a
 bench: $(VENV)/.installed  ## the assistant against its anchor: writes docs/benchmarks.md (about 20 min)
 	$(VENV)/bin/python bench/run.py
 
-evaluate: $(VENV)/.installed  ## NLU cross-validation per language, and the recommendation cases
+evaluate: $(VENV)/.installed train  ## understanding of unseen questions per kind and language, NLU cross-validation, recommendation cases
+	$(VENV)/bin/python scripts/evaluate_understanding.py --part all
 	$(VENV)/bin/python scripts/evaluate_nlu.py
 	$(VENV)/bin/python scripts/evaluate_recommendations.py
 

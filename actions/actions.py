@@ -188,6 +188,9 @@ class ActionAnswerCluster(Action):
             reply = render.ordering(knowledge, targets.clusters, targets.undated, reading.order, language, founding_year)
             send(dispatcher, render.joined([reply], lead))
             return state.shown(targets.clusters + targets.undated) if targets.clusters else []
+        every_cluster = {c.id for c in knowledge.clusters}
+        if targets.how == "filter" and set(state.shown_clusters(tracker)) == every_cluster:
+            return ActionListClusters().run(dispatcher, tracker, domain)  # a filter of everything is a list
         if targets.how == "filter" and not (reading.attributes or reading.unknown_facts):
             send(dispatcher, render.joined([render.filtered(knowledge, targets.clusters, state.shown_clusters(tracker), language)], lead))
             return state.shown(targets.clusters) if targets.clusters else []
@@ -334,8 +337,10 @@ class ActionAnswerPolicy(Action):
         knowledge, language = STORE.knowledge, language_of(tracker)
         text = tracker.latest_message.get("text") or ""
         # The topics the words name, then the intent's: the first whose paragraphs the question
-        # singles out is answered with those paragraphs only.
-        candidates = [t for t in latest_entities(tracker, "topic") if t in knowledge.topics]
+        # singles out is answered with those paragraphs only (by a rare word for a topic the words
+        # name, by a fact nobody gives, such as a budget, for the intent's).
+        named_topics = [t for t in latest_entities(tracker, "topic") if t in knowledge.topics]
+        candidates = list(named_topics)
         by_intent = POLICY_TOPIC_BY_INTENT.get(intent_of(tracker)) or POLICY_TOPIC_BY_INTENT.get(
             tracker.latest_message.get("classified_intent") or "")
         candidates += [by_intent] if by_intent and by_intent not in candidates else []
@@ -345,7 +350,8 @@ class ActionAnswerPolicy(Action):
         topic, only = knowledge.topics[candidates[0]], None
         corpus = [p for t in knowledge.topics.values() for p in t.paragraphs]
         for candidate in candidates:
-            found = STORE.understanding.relevant_paragraphs(knowledge.topics[candidate].paragraphs, text, corpus)
+            found = STORE.understanding.relevant_paragraphs(knowledge.topics[candidate].paragraphs, text, corpus,
+                                                            by_rare_words=candidate in named_topics)
             if found:
                 topic, only = knowledge.topics[candidate], found
                 break
@@ -377,14 +383,18 @@ class ActionFallback(Action):
         text = tracker.latest_message.get("text") or ""
         current = state.focus(tracker)
         cluster = knowledge.cluster(current) if current else None
-        if named_clusters(tracker) or (cluster and STORE.understanding.mentions(cluster, text)):
+        # A word of the cluster in focus makes a question about it only when the classifier could
+        # not place the message ("does it do recycling?"), not when it placed it out of scope
+        # ("book me a flight" is no question about Skywin).
+        unplaced = default == "utter_rephrase"
+        if named_clusters(tracker) or (unplaced and cluster and STORE.understanding.mentions(cluster, text)):
             return ActionAnswerCluster().run(dispatcher, tracker, domain)
         result = STORE.ranker.rank(text)
         evidence = STORE.ranker.evidence(text, result, STORE.understanding.activity_words)
         if evidence.level == "strong":
             send(dispatcher, render.recommendation(knowledge, result.matches, None, language))
             return state.shown([m.cluster_id for m in result.matches], result.matches[0].cluster_id)
-        if evidence.level == "weak" and default == "utter_rephrase":
+        if evidence.level == "weak" and unplaced:
             send(dispatcher, render.tentative_match(knowledge, knowledge.cluster(result.matches[0].cluster_id), language))
             return []
         dispatcher.utter_message(response=default)

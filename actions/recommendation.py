@@ -16,7 +16,7 @@ from kb.recommend import Evidence
 
 SKIPPED = "skipped"
 # What the extraction of the activity decides besides the answer itself.
-SIDE_SLOTS = ("quick_recommendation", "activity_vague", "tentative_cluster")
+SIDE_SLOTS = ("quick_recommendation", "activity_vague", "activity_uncovered", "tentative_cluster")
 FORM_SLOTS = ("activity", "organisation_type", "goal", *SIDE_SLOTS)
 # Intents that ask for the activity to be described, and so may carry the description itself;
 # a description with "entreprise" in it may also come as an answer to the type question.
@@ -68,7 +68,7 @@ class ValidateRecommendationForm(FormValidationAction):
             # A description that matches no cluster (a bank, a hairdresser), or only by one word of
             # many, is said to be so.
             described = len(evidence.unexplained) >= (1 if intent == "describe_activity" else 2)
-            return {"activity_vague": True} if described else {}
+            return {"activity_vague": True, "activity_uncovered": True} if described else {}
         if intent == "describe_activity" and not text.startswith("/"):  # also a correction later on
             return {"activity": text}
         if requested != "activity":
@@ -88,7 +88,7 @@ class ValidateRecommendationForm(FormValidationAction):
             return {"activity": SKIPPED, "activity_vague": False}
         evidence = activity_evidence(str(value))
         if evidence.level in ("none", "unclear"):
-            return {"activity": None, "activity_vague": True}
+            return {"activity": None, "activity_vague": True, "activity_uncovered": bool(evidence.unexplained)}
         if evidence.level == "weak" and not tracker.get_slot("tentative_cluster"):  # said once, then taken
             return {"activity": None, "tentative_cluster": STORE.ranker.rank(str(value)).matches[0].cluster_id}
         return {"activity": value, "activity_vague": False}
@@ -127,8 +127,8 @@ class ValidateRecommendationForm(FormValidationAction):
             return {}
         if intent_of(tracker) == "skip_question":
             return {slot: SKIPPED}
-        if any(e.get("entity") == slot for e in tracker.latest_message.get("entities", [])):
-            return {}
+        if any(e.get("entity") in ("organisation_type", "goal") for e in tracker.latest_message.get("entities", [])):
+            return {}  # the NLU found an answer: the slots' own mappings take it
         text = tracker.latest_message.get("text") or ""
         option = STORE.understanding.form_answer(slot, text) if not text.startswith("/") else None
         return {slot: option} if option else {}
@@ -151,9 +151,10 @@ class ActionAskActivity(Action):
         if tentative and knowledge.cluster(tentative) and tracker.get_slot("activity") is None:
             send(dispatcher, render.tentative_match(knowledge, knowledge.cluster(tentative), language))
             return []
-        vague = bool(tracker.get_slot("activity_vague"))
-        send(dispatcher, render.ask_activity(knowledge, vague, language))
-        return [SlotSet("activity_vague", False)] if vague else []  # the follow-up is said once
+        vague, uncovered = bool(tracker.get_slot("activity_vague")), bool(tracker.get_slot("activity_uncovered"))
+        send(dispatcher, render.ask_activity(knowledge, vague, uncovered, language))
+        # The follow-up is said once.
+        return [SlotSet("activity_vague", False), SlotSet("activity_uncovered", False)] if vague else []
 
 
 class ActionAskOrganisationType(Action):

@@ -204,13 +204,14 @@ def comparison(kb: KnowledgeBase, clusters: Sequence[Cluster], language: str) ->
     names = _join([c.name for c in clusters], language)
     lines = [say("compare_heading", language, names=names)]
     types, sectors = {c.type for c in clusters}, {c.sector for c in clusters}
+    same = "both" if len(clusters) == 2 else "same"
     if len(types) == 1:
-        lines.append(say("compare_type_same", language, types=type_name(kb, clusters[0].type, language, plural=True)))
+        lines.append(say(f"compare_type_{same}", language, types=type_name(kb, clusters[0].type, language, plural=True)))
     else:
         lines.append(say("separator", language).join(
             say("compare_type_of", language, name=c.name, type=type_name(kb, c.type, language)) for c in clusters))
     if len(sectors) == 1:
-        lines.append(say("compare_sector_same", language, sector=sector_name(kb, clusters[0].sector, language)))
+        lines.append(say(f"compare_sector_{same}", language, sector=sector_name(kb, clusters[0].sector, language)))
     else:
         lines.append(say("separator", language).join(
             say("compare_sector_of", language, name=c.name, sector=sector_name(kb, c.sector, language)) for c in clusters))
@@ -261,11 +262,12 @@ def _choice_buttons(kind: str, intent: str, entity: str, language: str) -> List[
     return buttons + [button(say("button_skip", language), "skip_question")]
 
 
-def ask_activity(kb: KnowledgeBase, again: bool, language: str) -> Reply:
-    """The activity question; asked again, it says no cluster matched and offers the key sectors."""
-    if not again:
-        return Reply(say("ask_activity", language))
-    return Reply(say("ask_activity_again", language), [button(s.name.get(language), "list_clusters", sector=s.id) for s in kb.sectors])
+def ask_activity(kb: KnowledgeBase, again: bool, uncovered: bool, language: str) -> Reply:
+    """The activity question; asked again after a vague answer, in other words; after one that
+    describes an activity no cluster covers, saying so and offering the key sectors."""
+    if uncovered:
+        return Reply(say("activity_not_covered", language), [button(s.name.get(language), "list_clusters", sector=s.id) for s in kb.sectors])
+    return Reply(say("ask_activity_again" if again else "ask_activity", language))
 
 
 def tentative_match(kb: KnowledgeBase, cluster: Cluster, language: str) -> Reply:

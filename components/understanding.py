@@ -43,6 +43,7 @@ OUT_OF_SCOPE = "out_of_scope"
 ASK_CLUSTER_INFO = "ask_cluster_info"
 ASK_LIST_ITEM = "ask_list_item"
 ASK_POLICY_TOPIC = "ask_policy_topic"
+NLU_FALLBACK = "nlu_fallback"
 # Intents whose actions read these entities themselves, or that the guided dialogue needs as
 # they are: never overruled.
 KEEP = {
@@ -123,6 +124,9 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
             routed = OUT_OF_SCOPE
         elif name in FORM_ANSWERS:
             return
+        elif (name or "").startswith("ask_cluster_") and confidence < CONFIDENT and not names_a_cluster \
+                and not (set(reading.attributes) - {"overview"} or reading.unknown_facts or reading.references):
+            routed = NLU_FALLBACK  # "what's the weather?" asks nothing of the cluster in focus
         elif reading.order and not names_a_cluster:  # "which one is older?" describes no activity
             routed = ASK_LIST_ITEM
         elif name in KEEP:
@@ -135,7 +139,7 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
             routed = ASK_POLICY_TOPIC
         elif unsure and names_a_cluster:
             routed = ASK_CLUSTER_INFO
-        elif name in NOTHING_BETTER and (reading.attributes or reading.unknown_facts):  # of the cluster in focus
+        elif name in NOTHING_BETTER and (set(reading.attributes) - {"overview"} or reading.unknown_facts):  # of the focus
             routed = ASK_CLUSTER_INFO
         if routed and routed != name:
             message.set(CLASSIFIED_INTENT, name, add_to_output=True)

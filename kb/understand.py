@@ -200,7 +200,8 @@ class Understanding:
         position = parse_position(text)
         return pairs + ([("position", str(position))] if position is not None else [])
 
-    def relevant_paragraphs(self, paragraphs: Sequence[Any], text: str, corpus: Sequence[Any]) -> List[int]:
+    def relevant_paragraphs(self, paragraphs: Sequence[Any], text: str, corpus: Sequence[Any],
+                            by_rare_words: bool = True) -> List[int]:
         """The indexes of the paragraphs that hold one of the question's rare words (rare in the
         whole `corpus` of paragraphs): "when did the poles get the ESCA label?" is answered by its
         paragraph, not by the whole topic. Empty when no word singles any out."""
@@ -210,10 +211,11 @@ class Understanding:
         asked = {fold(w) for w in normalize(text).split() if len(w) >= 3 or any(c.isdigit() for c in w)}
         asked -= self._question_words
         corpus_words = [words_of(p) for p in corpus]
-        rare = {w for w in asked if 0 < sum(w in c for c in corpus_words) <= RARE_IN_PARAGRAPHS}
-        facts = set(self.read(text).unknown_facts)  # "its budget?": the paragraphs about a budget
+        rare = {w for w in asked if 0 < sum(w in c for c in corpus_words) <= RARE_IN_PARAGRAPHS} if by_rare_words else set()
+        # "its budget?": where the sources disagree on it, that is the answer.
+        facts = set(self.read(text).unknown_facts)
         return [i for i, p in enumerate(paragraphs)
-                if rare & words_of(p) or facts & set(self.read(p.text.en).unknown_facts)]
+                if rare & words_of(p) or (p.disputed and facts & set(self.read(p.text.en).unknown_facts))]
 
     def matching_lists(self, cluster: Cluster, text: str, ignore: Iterable[str] = ()) -> List[str]:
         """The cluster's lists (strategy, members, scope) that share a content word with the text:

@@ -151,7 +151,7 @@ def test_no_position_asks_which_one_or_says_it_did_not_understand(matcher):
 def test_compare_two_clusters(knowledge, matcher):
     messages, events = ask(matcher, ActionCompareClusters(), "compare Skywin and MecaTech", "compare_clusters")
     text = text_of(messages)
-    assert "All are competitiveness clusters" in text
+    assert "Both are competitiveness clusters" in text
     assert "Mobility and Transport" in text and "Transversal Technologies" in text
     assert knowledge.cluster("mecatech").strategy.items[0].en in text
     assert slots_set(events) == {"shown_clusters": ["skywin", "mecatech"], "cluster": None, "asked_attributes": []}

@@ -22,7 +22,7 @@ def test_cluster_questions_and_follow_ups(assistant, knowledge):
     themes = texts(assistant.say(user, "quels sont ses thèmes ?"))
     assert all(t.fr in themes for t in knowledge.cluster("biowin").strategy.items)
     assert "Le site web de BioWin : https://www.biowin.org" in texts(assistant.say(user, "et son site web ?"))
-    assert "Création" in texts(assistant.say(user, "il a été créé quand ?"))
+    assert "Date de création" in texts(assistant.say(user, "il a été créé quand ?"))
     assert "secteur « Alimentation – santé »" in texts(assistant.say(user, "dans quel secteur est-il ?"))
 
 
