@@ -4,7 +4,7 @@ base, and hands the result to render.py."""
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render, state
@@ -43,9 +43,10 @@ MAX_COMPARED = 5
 # A short follow-up that only names another cluster asks the same as before ("and for BioWin?").
 ELLIPSIS = {"and", "et", "same", "pareil", "idem", "meme", "also", "aussi", "about", "pour"}
 ELLIPSIS_MAX_WORDS = 6
-# Words that exclude the cluster type named after them ("not the poles", "hors pôles").
-EXCLUDING = {"not", "no", "except", "excluding", "without", "pas", "hors", "sans", "sauf"}
-ARTICLES = {"the", "a", "le", "la", "les", "des", "du", "un", "une"}
+# What a policy answer says itself, of a cluster it names: the other parts of the question are
+# answered about the cluster ("what's GreenWin's fee, and where are they based?").
+TOPIC_OWN_FACTS = {"fee", "projects_count"}
+TOPIC_OWN_ATTRIBUTES = {"overview", "members"}
 # Answers about joining end with where to get in touch: the cluster's website, else the portal.
 JOINING_TOPICS = {"joining", "fees", "eligibility", "projects"}
 # An unknown word this close to a cluster name is taken for a misspelt name, not for chatter.
@@ -72,26 +73,35 @@ def resolve_cluster(tracker: Tracker) -> Tuple[Optional[str], Optional[str]]:
     return (current if current and knowledge.cluster(current) else None), None
 
 
-def _set_aside(before: str) -> bool:
-    """Whether the words before a name set it aside: "not BioWin", "pas les pôles"."""
-    words = normalize(before).split()
-    return bool(words) and (words[-1] in EXCLUDING or (len(words) >= 2 and words[-2] in EXCLUDING and words[-1] in ARTICLES))
-
-
-def named_clusters(tracker: Tracker) -> List[str]:
-    """The clusters the message names, in order, but those it names to set aside ("not BioWin,
-    GreenWin")."""
+def _cluster_mentions(tracker: Tracker) -> Tuple[List[str], List[str]]:
+    """(named, set aside): the clusters the message names, in order, and those it names to set
+    them aside ("not BioWin, GreenWin")."""
     text = tracker.latest_message.get("text") or ""
-    named, excluded = [], set()
+    named, excluded = [], []
     for found in tracker.latest_message.get("entities", []):
         value = found.get("value")
         if found.get("entity") != "cluster" or not STORE.knowledge.cluster(value):
             continue
-        if _set_aside(text[: found.get("start", 0)]):
-            excluded.add(value)
+        if STORE.understanding.set_aside(text[: found.get("start", 0)]):
+            excluded.append(value)
         elif value not in named:
             named.append(value)
-    return [c for c in named if c not in excluded]
+    return [c for c in named if c not in excluded], excluded
+
+
+def named_clusters(tracker: Tracker) -> List[str]:
+    return _cluster_mentions(tracker)[0]
+
+
+def _corrects(tracker: Tracker, reading: Reading) -> bool:
+    """A correction: "I meant…", or a cluster named only to set it aside ("not TWIST, Infopole")."""
+    return "correction" in reading.references or bool(_cluster_mentions(tracker)[1])
+
+
+def _filters(tracker: Tracker) -> Dict[str, Optional[str]]:
+    """The sector and the cluster type the message names, to filter or check clusters by."""
+    sector = next((s for s in latest_entities(tracker, "sector") if STORE.knowledge.sector(s)), None)
+    return {"sector": sector, "cluster_type": _asked_type(tracker)}
 
 
 def _targets(tracker: Tracker, reading: Reading) -> Targets:
@@ -99,11 +109,11 @@ def _targets(tracker: Tracker, reading: Reading) -> Targets:
     knowledge = STORE.knowledge
     shown = state.shown_clusters(tracker)
     text = tracker.latest_message.get("text") or ""
-    filters = {
-        "sector": next((s for s in latest_entities(tracker, "sector") if knowledge.sector(s)), None),
-        "cluster_type": next((t for t in latest_entities(tracker, "cluster_type") if knowledge.cluster_type(t)), None),
-    }
-    matches = [c for c in shown if STORE.understanding.mentions(knowledge.cluster(c), text)] if shown else None
+    filters = _filters(tracker)
+    # The clusters whose own words the message uses, for a filter or a correction.
+    matches = None
+    if set(reading.references) & {"filter", "correction", "other"}:
+        matches = [c.id for c in knowledge.clusters if STORE.understanding.mentions(c, text)]
     return resolve_targets(reading, named_clusters(tracker), shown, state.focus(tracker), state.position_of(tracker),
                            knowledge, filters, matches)
 
@@ -116,17 +126,13 @@ def _elliptical(tracker: Tracker) -> bool:
 def _attributes(tracker: Tracker, reading: Reading, cluster: Cluster, targets: Targets) -> List[str]:
     """What is asked of a cluster: the attributes the words name, in order, else the intent's,
     then the cluster's lists whose words the question uses; for an elliptical follow-up ("and the
-    other one?"), what was asked last; for "are both poles?", the type."""
+    other one?") or a correction, what was asked last."""
     asked = list(reading.attributes)
     by_intent = CLUSTER_ATTRIBUTE_BY_INTENT.get(intent_of(tracker))
     if by_intent and by_intent not in asked:
         asked.insert(0, by_intent)
-    if not asked and not reading.unknown_facts and targets.how in ("other", "group", "named"):
-        if targets.how == "group" and latest_entities(tracker, "cluster_type"):
-            asked = ["type"]
-        elif targets.how == "group" and latest_entities(tracker, "sector"):
-            asked = ["sector"]
-        elif targets.how == "other" or "correction" in reading.references or _elliptical(tracker):
+    if not asked and not reading.unknown_facts and targets.how in ("other", "named"):
+        if targets.how == "other" or _corrects(tracker, reading) or _elliptical(tracker):
             asked = state.asked(tracker)
     if reading.order and "founded" not in asked:
         asked.append("founded")
@@ -146,7 +152,8 @@ def _answer_one(cluster: Cluster, attributes: Sequence[str], unknown_facts: Sequ
     for fact in unknown_facts:
         known = [n for n in cluster.notes if fact in understanding.read(n.text.en).unknown_facts]
         if known:  # a later source does give it (Eco-building's head office)
-            replies.append(render.Reply("\n".join(render.fact_text(n, language) for n in known)))
+            facts = " ".join(render.fact_text(n, language) for n in known)
+            replies.append(render.Reply(render.say("fact_of", language, name=cluster.name, facts=facts)))
         else:
             nearby = [n for n in cluster.notes if set(understanding.read(n.text.en).attributes) & NEARBY.get(fact, set())]
             replies.append(render.unknown_fact(knowledge, cluster, fact, language, nearby))
@@ -154,11 +161,29 @@ def _answer_one(cluster: Cluster, attributes: Sequence[str], unknown_facts: Sequ
         if attribute == "overview":
             replies.append(render.cluster_overview(knowledge, cluster, language))
             continue
-        notes = [n for n in cluster.notes if attribute in understanding.read(n.text.en).attributes] if attribute == "members" else ()
+        # The later facts that speak of it: a member count, an origin, what the name stands for.
+        speaks = attribute in ("members", "founded", "website", "french_name")
+        notes = [n for n in cluster.notes if attribute in understanding.read(n.text.en).attributes] if speaks else ()
         replies.append(render.cluster_attribute(knowledge, cluster, attribute, language, notes))
     if not replies:
         replies.append(render.cluster_overview(knowledge, cluster, language))
     return replies
+
+
+def _corrections(tracker: Tracker, targets: Targets) -> str:
+    """What the message takes for granted wrongly about the clusters it names, corrected."""
+    knowledge = STORE.knowledge
+    named = named_clusters(tracker)
+    types = [t for t in latest_entities(tracker, "cluster_type") if knowledge.cluster_type(t)]
+    sectors = [s for s in latest_entities(tracker, "sector") if knowledge.sector(s)]
+    if targets.how == "filter":  # "which of those are poles" filters, it claims nothing
+        types, sectors = [], []
+    found = premise_corrections(tracker.latest_message.get("text") or "", named, types, sectors, knowledge)
+    return render.corrections(knowledge, found, language_of(tracker))
+
+
+def _names(text: str, cluster_id: str) -> bool:
+    return any(m.entity == "cluster" and m.value == cluster_id for m in STORE.matcher.find(text))
 
 
 class ActionAnswerCluster(Action):
@@ -181,9 +206,11 @@ class ActionAnswerCluster(Action):
                 closest = [c for c, score in STORE.matcher.closest(unknown) if score >= SUGGESTION_MIN_SCORE]
                 send(dispatcher, render.unknown_cluster(knowledge, unknown, closest, language))
                 return []
+        if targets.how in ("none", "focus") and reading.unknown_facts and self._topic_answers(dispatcher, tracker, reading, language):
+            return []
         if targets.how == "none":
             return self._nothing_to_answer(dispatcher, tracker, reading, language)
-        lead = self._corrections(tracker, targets)
+        lead = _corrections(tracker, targets)
         if targets.how == "order":
             reply = render.ordering(knowledge, targets.clusters, targets.undated, reading.order, language, founding_year)
             send(dispatcher, render.joined([reply], lead))
@@ -195,11 +222,18 @@ class ActionAnswerCluster(Action):
             send(dispatcher, render.joined([render.filtered(knowledge, targets.clusters, state.shown_clusters(tracker), language)], lead))
             return state.shown(targets.clusters) if targets.clusters else []
         clusters = [knowledge.cluster(c) for c in targets.clusters]
+        filters = _filters(tracker)
+        if targets.how == "group" and any(filters.values()) and not asks_a_question:  # "are both poles?"
+            reply = render.group_check(knowledge, clusters, filters["cluster_type"], filters["sector"], language)
+            send(dispatcher, render.joined([reply], lead))
+            return state.shown(targets.clusters)
         asked = {c.id: _attributes(tracker, reading, c, targets) for c in clusters}
         if len(clusters) > 1 and not any(asked.values()) and not reading.unknown_facts:
             send(dispatcher, render.joined([render.group(knowledge, clusters, language)], lead))
             return state.shown(targets.clusters)
         replies = [r for c in clusters for r in _answer_one(c, asked[c.id], reading.unknown_facts, language)]
+        if reading.counting and targets.how == "named":  # "X's website, and how many poles are there?"
+            replies.append(render.cluster_count(knowledge, _asked_type(tracker), language))
         send(dispatcher, render.joined(replies, lead))
         remembered = state.answered(asked[clusters[-1].id])
         if len(clusters) == 1:
@@ -207,15 +241,19 @@ class ActionAnswerCluster(Action):
         return state.shown(targets.clusters) + remembered
 
     @staticmethod
-    def _corrections(tracker: Tracker, targets: Targets) -> str:
-        knowledge = STORE.knowledge
-        named = named_clusters(tracker)
-        types = [t for t in latest_entities(tracker, "cluster_type") if knowledge.cluster_type(t)]
-        sectors = [s for s in latest_entities(tracker, "sector") if knowledge.sector(s)]
-        if targets.how == "filter":  # "which of those are poles" filters, it claims nothing
-            types, sectors = [], []
-        found = premise_corrections(tracker.latest_message.get("text") or "", named, types, sectors, knowledge)
-        return render.corrections(knowledge, found, language_of(tracker))
+    def _topic_answers(dispatcher: CollectingDispatcher, tracker: Tracker, reading: Reading, language: str) -> bool:
+        """A fact asked right after a policy topic, of which the topic speaks: "and its budget?"
+        after the Marshall Plan is its disputed budget, not the budget of a cluster it names."""
+        knowledge, topic_id = STORE.knowledge, state.topic(tracker)
+        if not topic_id or topic_id not in knowledge.topics:
+            return False
+        topic = knowledge.topics[topic_id]
+        corpus = [p for t in knowledge.topics.values() for p in t.paragraphs]
+        found = STORE.understanding.relevant_paragraphs(topic.paragraphs, tracker.latest_message.get("text") or "",
+                                                        corpus, by_rare_words=False)
+        if found:
+            send(dispatcher, render.topic(knowledge, topic, language, found))
+        return bool(found)
 
     @staticmethod
     def _nothing_to_answer(dispatcher: CollectingDispatcher, tracker: Tracker, reading: Reading, language: str) -> List[EventType]:
@@ -227,13 +265,14 @@ class ActionAnswerCluster(Action):
         classified = tracker.latest_message.get("classified_intent")
         if classified in POLICY_TOPIC_BY_INTENT:
             return ActionAnswerPolicy().run(dispatcher, tracker, {})
+        if reading.unknown_facts:  # "how many people work for the clusters?"
+            send(dispatcher, render.joined([render.unknown_fact(knowledge, None, f, language) for f in reading.unknown_facts]))
+            return []
         if classified == "list_clusters" or (latest_entities(tracker, "cluster_type") or latest_entities(tracker, "sector")):
             return ActionListClusters().run(dispatcher, tracker, {})
         if classified == "list_sectors":
             return ActionListSectors().run(dispatcher, tracker, {})
-        if reading.unknown_facts:
-            send(dispatcher, render.joined([render.unknown_fact(knowledge, None, f, language) for f in reading.unknown_facts]))
-        elif position is not None and shown:
+        if position is not None and shown:
             send(dispatcher, render.Reply(render.say("item_out_of_range", language, count=len(shown))))
         elif position is not None:
             send(dispatcher, render.Reply(render.say("no_list_to_pick", language)))
@@ -242,24 +281,20 @@ class ActionAnswerCluster(Action):
         elif intent_of(tracker) == "ask_list_item":
             dispatcher.utter_message(response="utter_rephrase")
         else:
+            recommended = _recommend_from(dispatcher, tracker, language, tentative=True)
+            if recommended is not None:  # "small dev shop, we make mobile apps, which cluster?"
+                return recommended
             send(dispatcher, render.ask_which_cluster(knowledge, language))
         return []
 
 
 def _asked_type(tracker: Tracker) -> Optional[str]:
-    """The cluster type a list asks for: the one named, or the other one when it is named only to
-    be excluded ("the clusters, not the poles"); none when both are asked for."""
+    """The cluster type a list or a filter asks for (kb.understand.Understanding.asked_type)."""
     knowledge = STORE.knowledge
-    text = tracker.latest_message.get("text") or ""
-    named, excluded = set(), set()
-    for found in tracker.latest_message.get("entities", []):
-        if found.get("entity") == "cluster_type" and knowledge.cluster_type(found.get("value")):
-            (excluded if _set_aside(text[: found.get("start", 0)]) else named).add(found["value"])
-    kept = named - excluded
-    if excluded and not kept:
-        others = [t.id for t in knowledge.cluster_types if t.id not in excluded]
-        return others[0] if len(others) == 1 else None
-    return next(iter(kept)) if len(kept) == 1 else None
+    mentions = [(e["value"], e.get("start", 0), e.get("end", 0)) for e in tracker.latest_message.get("entities", [])
+                if e.get("entity") == "cluster_type" and knowledge.cluster_type(e.get("value"))]
+    return STORE.understanding.asked_type(tracker.latest_message.get("text") or "", mentions,
+                                          [t.id for t in knowledge.cluster_types])
 
 
 class ActionListClusters(Action):
@@ -311,6 +346,10 @@ class ActionCompareClusters(Action):
         named = named_clusters(tracker)
         current = state.focus(tracker)
         shown = state.shown_clusters(tracker)
+        reading = state.reading_of(tracker)
+        # "did BioWin come before GreenWin?", "not BioWin, GreenWin": no comparison.
+        if reading.order or _corrects(tracker, reading):
+            return ActionAnswerCluster().run(dispatcher, tracker, domain)
         if len(named) == 1 and current and current != named[0] and knowledge.cluster(current):
             named = [current, named[0]]  # "compare it with MecaTech"
         elif not named and 2 <= len(shown) <= MAX_COMPARED:
@@ -318,7 +357,6 @@ class ActionCompareClusters(Action):
         if len(named) < 2:
             send(dispatcher, render.Reply(render.say("compare_need_two", language)))
             return []
-        reading = state.reading_of(tracker)
         if reading.unknown_facts or set(reading.attributes) - {"overview"}:  # "when were X and Y founded?"
             return ActionAnswerCluster().run(dispatcher, tracker, domain)
         clusters = [knowledge.cluster(c) for c in named]
@@ -336,9 +374,7 @@ class ActionAnswerPolicy(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         knowledge, language = STORE.knowledge, language_of(tracker)
         text = tracker.latest_message.get("text") or ""
-        # The topics the words name, then the intent's: the first whose paragraphs the question
-        # singles out is answered with those paragraphs only (by a rare word for a topic the words
-        # name, by a fact nobody gives, such as a budget, for the intent's).
+        # The topics the words name, then the intent's (_paragraphs picks among them).
         named_topics = [t for t in latest_entities(tracker, "topic") if t in knowledge.topics]
         candidates = list(named_topics)
         by_intent = POLICY_TOPIC_BY_INTENT.get(intent_of(tracker)) or POLICY_TOPIC_BY_INTENT.get(
@@ -347,22 +383,59 @@ class ActionAnswerPolicy(Action):
         if not candidates:
             dispatcher.utter_message(response="utter_rephrase")
             return []
-        topic, only = knowledge.topics[candidates[0]], None
+        topic, only = self._paragraphs(text, candidates, named_topics)
+        named = named_clusters(tracker)
+        if named:  # "MecaTech's steps for submitting a project": what names MecaTech first
+            cluster = knowledge.cluster(named[0])
+            indexes = range(len(topic.paragraphs)) if only is None else only
+            only = sorted(indexes, key=lambda i: not _names(topic.paragraphs[i].text.en, cluster.id))
+        reply = render.topic(knowledge, topic, language, only)
+        if topic.id in JOINING_TOPICS:
+            cluster_id, _ = resolve_cluster(tracker)
+            reply = render.joining(knowledge, reply, knowledge.cluster(cluster_id) if cluster_id else None, language)
+        replies = [reply]
+        if named:  # the other parts, about the cluster: "what's GreenWin's fee, and where are they based?"
+            reading = state.reading_of(tracker)
+            facts = [f for f in reading.unknown_facts if f not in TOPIC_OWN_FACTS]
+            attributes = [a for a in reading.attributes if a not in TOPIC_OWN_ATTRIBUTES]
+            if facts or attributes:
+                replies += _answer_one(knowledge.cluster(named[0]), attributes, facts, language)
+        send(dispatcher, render.joined(replies, _corrections(tracker, Targets((), "named"))))
+        return state.topic_answered(topic.id, list(topic.clusters))
+
+    @staticmethod
+    def _paragraphs(text: str, candidates: List[str], named_topics: List[str]) -> Tuple[Any, Optional[List[int]]]:
+        """The topic to answer and the paragraphs the question singles out (None: all of them): of
+        the first candidate whose paragraphs the question singles out (by a rare word for a topic the
+        words name, by a fact nobody gives, such as a budget, for the intent's); else, for a topic
+        the words name, of any topic whose paragraph holds a rare word of the question ("the
+        missions of a cluster under the decree"); else the first candidate, whole."""
+        knowledge = STORE.knowledge
         corpus = [p for t in knowledge.topics.values() for p in t.paragraphs]
         for candidate in candidates:
             found = STORE.understanding.relevant_paragraphs(knowledge.topics[candidate].paragraphs, text, corpus,
                                                             by_rare_words=candidate in named_topics)
             if found:
-                topic, only = knowledge.topics[candidate], found
-                break
-        reply = render.topic(knowledge, topic, language, only)
-        if topic.id in JOINING_TOPICS:
-            cluster_id, _ = resolve_cluster(tracker)
-            reply = render.joining(knowledge, reply, knowledge.cluster(cluster_id) if cluster_id else None, language)
-        send(dispatcher, reply)
-        if topic.clusters:
-            return state.shown(list(topic.clusters))
-        return []
+                return knowledge.topics[candidate], found
+        if named_topics:
+            for topic in knowledge.topics.values():
+                found = STORE.understanding.relevant_paragraphs(topic.paragraphs, text, corpus, question_words_count=True)
+                if topic.id not in candidates and found:
+                    return topic, found
+        return knowledge.topics[candidates[0]], None
+
+
+class ActionCoreFallback(Action):
+    """When no rule and no policy knows what to do next (config.yml core_fallback_action_name):
+    asks to rephrase, and takes the message back, as Rasa's action_default_fallback does, so that
+    the dialogue waits for the next message instead of predicting this action again."""
+
+    def name(self) -> Text:
+        return "action_core_fallback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(response="utter_rephrase")
+        return [UserUtteranceReverted()]
 
 
 class ActionFallback(Action):
@@ -389,13 +462,24 @@ class ActionFallback(Action):
         unplaced = default == "utter_rephrase"
         if named_clusters(tracker) or (unplaced and cluster and STORE.understanding.mentions(cluster, text)):
             return ActionAnswerCluster().run(dispatcher, tracker, domain)
-        result = STORE.ranker.rank(text)
-        evidence = STORE.ranker.evidence(text, result, STORE.understanding.activity_words)
-        if evidence.level == "strong":
-            send(dispatcher, render.recommendation(knowledge, result.matches, None, language))
-            return state.shown([m.cluster_id for m in result.matches], result.matches[0].cluster_id)
-        if evidence.level == "weak" and unplaced:
-            send(dispatcher, render.tentative_match(knowledge, knowledge.cluster(result.matches[0].cluster_id), language))
-            return []
+        recommended = _recommend_from(dispatcher, tracker, language, tentative=unplaced)
+        if recommended is not None:
+            return recommended
         dispatcher.utter_message(response=default)
         return []
+
+
+def _recommend_from(dispatcher: CollectingDispatcher, tracker: Tracker, language: str,
+                    tentative: bool) -> Optional[List[EventType]]:
+    """A message that describes an activity, whatever its intent: the ranking's evidence decides.
+    Strong evidence gives a recommendation; weak, "this may fit X" (when `tentative`); else None."""
+    knowledge, text = STORE.knowledge, tracker.latest_message.get("text") or ""
+    result = STORE.ranker.rank(text)
+    evidence = STORE.ranker.evidence(text, result, STORE.understanding.activity_words)
+    if evidence.level == "strong":
+        send(dispatcher, render.recommendation(knowledge, result.matches, None, language))
+        return state.shown([m.cluster_id for m in result.matches], result.matches[0].cluster_id)
+    if evidence.level == "weak" and tentative:
+        send(dispatcher, render.tentative_match(knowledge, knowledge.cluster(result.matches[0].cluster_id), language))
+        return []
+    return None

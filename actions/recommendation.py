@@ -70,6 +70,8 @@ class ValidateRecommendationForm(FormValidationAction):
             described = len(evidence.unexplained) >= (1 if intent == "describe_activity" else 2)
             return {"activity_vague": True, "activity_uncovered": True} if described else {}
         if intent == "describe_activity" and not text.startswith("/"):  # also a correction later on
+            if requested in ("organisation_type", "goal") and activity_evidence(text).level != "strong":
+                return {}  # "partners to innovate" is no new description of the activity
             return {"activity": text}
         if requested != "activity":
             return {}
@@ -122,8 +124,9 @@ class ValidateRecommendationForm(FormValidationAction):
     @staticmethod
     def _skip_if_asked(slot: str, tracker: Tracker) -> Dict[Text, Any]:
         """The question asked, answered by a skip, or by typed words that say one of its options
-        (the entity, when the NLU found one, fills it by the slot's own mapping)."""
-        if tracker.get_slot("requested_slot") != slot:
+        (the entity, when the NLU found one, fills it by the slot's own mapping); or, asked or not,
+        answered explicitly ("more clients" while the activity is asked)."""
+        if tracker.get_slot("requested_slot") != slot and intent_of(tracker) != f"inform_{slot}":
             return {}
         if intent_of(tracker) == "skip_question":
             return {slot: SKIPPED}

@@ -72,7 +72,11 @@ def _numbered(items: Sequence[str]) -> str:
 def item_list(kb: KnowledgeBase, items: ItemList, name: str, language: str) -> str:
     label = items.label.get(language)
     open_mark = f" ({say('among_others', language)})" if items.open else ""
-    heading = say("list_heading", language, name=name, label=label, label_cap=label[:1].upper() + label[1:], open=open_mark)
+    if items.open:
+        heading = say("list_heading", language, name=name, label=label, label_cap=label[:1].upper() + label[1:], open=open_mark)
+    else:
+        heading = say("list_heading_counted", language, name=name, of_name=of_name(name, language), label=label,
+                      count=len(items.items))
     lines = [i.get(language) for i in items.items]
     if items.open:
         lines.append("…")
@@ -120,7 +124,7 @@ def _not_known(kb: KnowledgeBase, cluster: Cluster, attribute: str, language: st
 def cluster_attribute(kb: KnowledgeBase, cluster: Cluster, attribute: str, language: str,
                       notes: Sequence[Fact] = ()) -> Reply:
     """One attribute of a cluster: strategy, members, sector, type, website, founded, french_name
-    or notes; `notes` are the cluster's later facts that speak of it (a member count)."""
+    or notes; `notes` are the cluster's later facts that speak of it (a member count, an origin)."""
     buttons = [button(say("button_details", language, name=cluster.name), "ask_cluster_info", cluster=cluster.id)]
     extra = [fact_text(note, language) for note in notes]
     if attribute == "strategy":
@@ -151,12 +155,15 @@ def cluster_attribute(kb: KnowledgeBase, cluster: Cluster, attribute: str, langu
         return Reply("\n\n".join(parts), buttons)
     if attribute in ("website", "founded", "french_name"):
         fact = getattr(cluster, attribute)
+        if fact is None and extra:  # "who started it?": a later source tells its origin
+            return Reply(say("fact_of", language, name=cluster.name, facts=" ".join(extra)), buttons)
+        later = "".join(f"\n{e}" for e in extra)  # "what does the name stand for?"
         if fact is None:
             return Reply(_not_known(kb, cluster, attribute, language), buttons)
         line = {"website": "website_line", "founded": "founded_line", "french_name": "french_name_line"}[attribute]
         text = say(line, language, url=fact.text.get(language), value=fact.text.get(language), source=fact_note(fact, language),
                    name=cluster.name, of_name=of_name(cluster.name, language))
-        return Reply(text, buttons)
+        return Reply(text + later, buttons)
     if attribute == "notes":
         if not cluster.notes:
             return Reply(cluster_overview(kb, cluster, language).text, buttons)
@@ -229,8 +236,9 @@ def comparison(kb: KnowledgeBase, clusters: Sequence[Cluster], language: str) ->
 
 
 def topic(kb: KnowledgeBase, topic: Topic, language: str, only: Optional[Sequence[int]] = None) -> Reply:
-    """A policy topic; `only` the paragraphs of these indexes (the ones the question asks about)."""
-    paragraphs = [p for i, p in enumerate(topic.paragraphs) if only is None or i in only]
+    """A policy topic; `only` the paragraphs of these indexes, in that order (the ones the question
+    asks about)."""
+    paragraphs = list(topic.paragraphs) if only is None else [topic.paragraphs[i] for i in only]
     parts = [f"**{topic.title.get(language)}**"]
     parts += [fact_text(p, language) for p in paragraphs]
     if topic.list:
@@ -398,6 +406,28 @@ def group(kb: KnowledgeBase, clusters: Sequence[Cluster], language: str) -> Repl
                  sector=sector_name(kb, c.sector, language), summary=c.summary.get(language)) for c in clusters]
     buttons = [button(say("button_details", language, name=c.name), "ask_cluster_info", cluster=c.id) for c in clusters]
     return Reply("\n\n".join(lines + [page_note(kb, language)]), buttons)
+
+
+def cluster_count(kb: KnowledgeBase, cluster_type: Optional[str], language: str) -> Reply:
+    """How many clusters of a type there are, or of each type."""
+    if cluster_type:
+        count = len(kb.clusters_of(cluster_type=cluster_type))
+        return Reply(say("cluster_count", language, count=count, types=type_name(kb, cluster_type, language, plural=True)))
+    parts = [f"{len(kb.clusters_of(cluster_type=t.id))} {type_name(kb, t.id, language, plural=True)}" for t in kb.cluster_types]
+    return Reply(say("cluster_count_all", language, count=len(kb.clusters), parts=_join(parts, language)))
+
+
+def group_check(kb: KnowledgeBase, clusters: Sequence[Cluster], cluster_type: Optional[str], sector: Optional[str],
+                language: str) -> Reply:
+    """Whether the clusters shown all have a type or a sector ("are both poles?"): yes, no, or
+    which ones, then each one's type and sector."""
+    fits = [c.name for c in clusters if cluster_type in (None, c.type) and sector in (None, c.sector)]
+    verdict = "check_all" if len(fits) == len(clusters) else "check_some" if fits else "check_none"
+    lines = [say(verdict, language, names=_join(fits, language))]
+    lines += [say("check_line", language, name=c.name, type=type_name(kb, c.type, language),
+                  sector=sector_name(kb, c.sector, language)) for c in clusters]
+    buttons = [button(say("button_details", language, name=c.name), "ask_cluster_info", cluster=c.id) for c in clusters]
+    return Reply("\n".join(lines), buttons)
 
 
 def corrections(kb: KnowledgeBase, found: Sequence[Any], language: str) -> str:

@@ -1,6 +1,6 @@
 """The one conversation state: the clusters last shown, in order (slot `shown_clusters`), the
-cluster in focus (slot `cluster`) and what was last asked of them (slot `asked_attributes`, for
-"and the other one?"). Every action that names clusters records them with `shown()` or
+cluster in focus (slot `cluster`), what was last asked of them (slot `asked_attributes`, for
+"and the other one?") and the policy topic last answered (slot `topic`, for "and its budget?"). Every action that names clusters records them with `shown()` or
 `focused()`, and every reference ("the other one", "both", "the oldest", "the second") reads
 them here.
 
@@ -18,6 +18,7 @@ from kb.understand import Reading
 SHOWN = "shown_clusters"
 FOCUS = "cluster"
 ASKED = "asked_attributes"
+TOPIC = "topic"
 
 
 def shown_clusters(tracker: Tracker) -> List[str]:
@@ -34,7 +35,17 @@ def shown(clusters: Sequence[str], in_focus: Optional[str] = None) -> List[Event
     clusters = list(dict.fromkeys(clusters))
     if in_focus is None and len(clusters) == 1:
         in_focus = clusters[0]
-    return [SlotSet(SHOWN, clusters), SlotSet(FOCUS, in_focus), SlotSet(ASKED, [])]
+    return [SlotSet(SHOWN, clusters), SlotSet(FOCUS, in_focus), SlotSet(ASKED, []), SlotSet(TOPIC, None)]
+
+
+def topic_answered(topic_id: str, clusters: Sequence[str]) -> List[EventType]:
+    """A policy topic answered, and the clusters it names."""
+    events = [e for e in shown(clusters) if e["name"] != TOPIC] if clusters else []
+    return events + [SlotSet(TOPIC, topic_id)]
+
+
+def topic(tracker: Tracker) -> Optional[str]:
+    return tracker.get_slot(TOPIC)
 
 
 def asked(tracker: Tracker) -> List[str]:
@@ -50,7 +61,8 @@ def focused(cluster_id: str, tracker: Tracker) -> List[EventType]:
     """One cluster answered: it is in focus; the clusters shown stay when it is one of them (so
     that "the other one" still works after a pair), else it is the only one shown."""
     current = shown_clusters(tracker)
-    return [SlotSet(SHOWN, current if cluster_id in current else [cluster_id]), SlotSet(FOCUS, cluster_id)]
+    return [SlotSet(SHOWN, current if cluster_id in current else [cluster_id]), SlotSet(FOCUS, cluster_id),
+            SlotSet(TOPIC, None)]
 
 
 def reading_of(tracker: Tracker) -> Reading:
@@ -61,6 +73,7 @@ def reading_of(tracker: Tracker) -> Reading:
     return Reading(
         attributes=values("attribute"), unknown_facts=values("unknown_fact"), references=values("reference"),
         order=orders[0] if orders else None, other_sense=senses[0] if senses else None,
+        counting=bool(values("counting")),
     )
 
 

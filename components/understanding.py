@@ -10,7 +10,8 @@ and the policies use:
 - `other_sense`: "cluster" in another sense or of another region (computing, science, medicine,
   other_region).
 
-- `topic`: a policy topic asked for by its words (the S3, the administration, the decree).
+- `topic`: a policy topic asked for by its words (the S3, the administration, the decree);
+- `counting`: "how many clusters…?", answered with the count.
 
 It also decides, with the classifier's intent, what the message is (the classifier alone does
 not): "cluster" in another sense, in a message that names no Walloon cluster and no word of
@@ -43,6 +44,7 @@ OUT_OF_SCOPE = "out_of_scope"
 ASK_CLUSTER_INFO = "ask_cluster_info"
 ASK_LIST_ITEM = "ask_list_item"
 ASK_POLICY_TOPIC = "ask_policy_topic"
+LIST_CLUSTERS = "list_clusters"
 NLU_FALLBACK = "nlu_fallback"
 # Intents whose actions read these entities themselves, or that the guided dialogue needs as
 # they are: never overruled.
@@ -64,6 +66,10 @@ UNSURE = NOTHING_BETTER | {"list_clusters", "list_sectors"}
 FOLLOW_UP_CUES = {"other", "both", "filter", "correction"}
 # Words that point back only when the classifier has nothing better ("them", "the oldest").
 WEAK_CUES = {"all", "plural"}
+# How to join and the policy: a fact nobody has about a named cluster is no question about them
+# ("how many projects has Skywin had labelled?"), but a fee is.
+POLICY_INTENTS = {"ask_join", "ask_eligibility", "ask_submit_project"}
+LANGUAGE_SWITCHES = {"switch_language", "other_language"}
 # Below this confidence the classifier's intent is a guess that the words may overrule.
 CONFIDENT = 0.6
 
@@ -119,9 +125,12 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
         intent = message.get(INTENT) or {}
         name, confidence = intent.get(INTENT_NAME_KEY), intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0
         unsure = name in UNSURE or confidence < CONFIDENT
+        asks_a_fact = bool(set(reading.attributes) - {"overview"} or reading.unknown_facts)
         routed = None
         if reading.out_of_scope and not names_a_cluster:
             routed = OUT_OF_SCOPE
+        elif name in LANGUAGE_SWITCHES and "french_name" in reading.attributes:  # "what is it called in French?"
+            routed = ASK_CLUSTER_INFO
         elif name in FORM_ANSWERS:
             return
         elif (name or "").startswith("ask_cluster_") and confidence < CONFIDENT and not names_a_cluster \
@@ -129,6 +138,11 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
             routed = NLU_FALLBACK  # "what's the weather?" asks nothing of the cluster in focus
         elif reading.order and not names_a_cluster:  # "which one is older?" describes no activity
             routed = ASK_LIST_ITEM
+        elif reading.counting and not names_a_cluster and not asks_a_fact:
+            routed = LIST_CLUSTERS  # "how many clusters are there?": the list says how many
+        elif names_a_cluster and (name in POLICY_INTENTS or (name or "").startswith("ask_policy_")) \
+                and set(reading.unknown_facts) - {"fee"}:
+            routed = ASK_CLUSTER_INFO
         elif name in KEEP:
             return
         elif set(reading.references) & FOLLOW_UP_CUES and not names_a_cluster:
@@ -139,8 +153,10 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
             routed = ASK_POLICY_TOPIC
         elif unsure and names_a_cluster:
             routed = ASK_CLUSTER_INFO
-        elif name in NOTHING_BETTER and (set(reading.attributes) - {"overview"} or reading.unknown_facts):  # of the focus
+        elif (name in NOTHING_BETTER or confidence < CONFIDENT) and asks_a_fact:  # of the focus
             routed = ASK_CLUSTER_INFO
+        elif name in NOTHING_BETTER and (_entity(entities, "cluster_type") or _entity(entities, "sector")):
+            routed = LIST_CLUSTERS  # "the business clusters (not the poles)?"
         if routed and routed != name:
             message.set(CLASSIFIED_INTENT, name, add_to_output=True)
             route(message, routed)

@@ -717,14 +717,15 @@ class ClusterRanker:
         """The ranking's evidence for `activity` (see Evidence); `plain_words` are the words
         anyone uses to describe an activity ("we make", "company"), which explain nothing."""
         result = result if result is not None else self.rank(activity)
-        reasons = [r for r in result.matches[0].reasons if r.kind in ("keyword", "page")] if result.matches else []
-        matched = tuple(dict.fromkeys(t for r in reasons for t in r.terms))
-        matched_words = {w for t in matched for w in normalize(t).split()}
         plain = {normalize(w) for w in plain_words}
+        reasons = [r for r in result.matches[0].reasons if r.kind in ("keyword", "page")] if result.matches else []
+        # A plain word is no evidence, even where a cluster's text has it ("sign up": "digital signage").
+        matched = tuple(dict.fromkeys(t for r in reasons for t in r.terms if normalize(t) not in plain))
+        matched_words = {w for t in matched for w in normalize(t).split()}
         content = [w.surface for w in self._analyzer.words(activity, ("en", "fr"), ("en", "fr"))]
         unexplained = tuple(dict.fromkeys(
             w for w in content if normalize(w) not in matched_words and normalize(w) not in plain and not w.isdigit()))
-        if not result.matches:
+        if not result.matches or not matched:
             return Evidence("none", (), unexplained)
         several = len(matched) >= 2 or any(len(normalize(t).split()) > 1 for t in matched)
         several = several and len(matched) >= STRONG_MIN_SHARE * (len(matched) + len(unexplained))

@@ -20,7 +20,8 @@ from kb.text import fold, normalize
 
 VOCABULARY_FILE = "vocabulary.yml"
 SECTIONS = ("attributes", "unknown_facts", "references", "orders", "other_senses", "topics")
-WORD_LISTS = ("in_scope", "cluster_words", "activity_words")
+WORD_LISTS = ("in_scope", "cluster_words", "activity_words", "excluding", "including_before", "including_after",
+              "counting")
 FORM_QUESTIONS = ("organisation_type", "goal")
 # A typed word this close to an option's word (rapidfuzz ratio) stands for it ("universty").
 OPTION_MIN_SCORE = 85
@@ -42,7 +43,16 @@ _ORDINALS = {
     "dixieme": 10, "onzieme": 11, "douzieme": 12, "treizieme": 13, "quatorzieme": 14,
     "dernier": LAST, "derniere": LAST,
 }
-_NUMBER = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|e|er|ere|eme)?$")
+_NUMBER = re.compile(r"^(\d{1,2})(st|nd|rd|th|e|er|ere|eme)?$")
+# "last" and "dernier" are a position after an article or before "one" ("the last one"), not as
+# a verb ("how long does it last?"); a bare number after an article is a group ("les 2", "the 2").
+_BEFORE_LAST = {"the", "this", "that", "le", "la", "ce", "cette"}
+_BEFORE_GROUP = {"the", "les", "ces", "these", "those", "all", "tous", "toutes", "both"}
+_ONE = {"one", "un", "une"}
+# A bare number is a position after these words, or alone in a short message ("3 please"); in a
+# longer one it is a quantity ("a salon with 3 employees").
+_BEFORE_NUMBER = {"number", "numero", "no", "n", "nr", "nummer", "le", "la", "item", "option", "choice", "choix"}
+SHORT_MESSAGE = 3
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 # "the 8 competitiveness clusters", "les 5 pôles": a count claimed for a cluster type.
 _COUNT_BEFORE = re.compile(r"\b(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|deux|trois|quatre|cinq|six|sept|huit|neuf|dix)\s+$")
@@ -53,11 +63,17 @@ _NUMBER_WORDS = {"six": 6, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
 def parse_position(text: str) -> Optional[int]:
     """The 1-based position a follow-up names ("the second one", "le dernier", "number 3"),
     `LAST`, or None."""
-    for word in normalize(text).split():
+    words = normalize(text).split()
+    for index, word in enumerate(words):
+        before = words[index - 1] if index else ""
+        after = words[index + 1] if index + 1 < len(words) else ""
         if word in _ORDINALS:
+            if _ORDINALS[word] == LAST and before not in _BEFORE_LAST and after not in _ONE:
+                continue
             return _ORDINALS[word]
         number = _NUMBER.match(word)
-        if number:
+        if number and (number.group(2) or before in _BEFORE_NUMBER or len(words) <= SHORT_MESSAGE) \
+                and not (number.group(2) is None and before in _BEFORE_GROUP and after not in _ONE):
             return int(number.group(1))
     return None
 
@@ -72,6 +88,7 @@ class Reading:
     in_scope: bool = False  # words that keep the message about Wallonia's clusters
     topics: Tuple[str, ...] = ()  # policy topics asked for by their words
     cluster_word: bool = False  # "cluster", "pôle"…: ambiguous next to an other-sense word
+    counting: bool = False  # "how many clusters…?"
 
     @property
     def out_of_scope(self) -> bool:
@@ -102,17 +119,21 @@ class _Phrases:
 class Understanding:
     """The vocabulary, compiled once."""
 
-    def __init__(self, vocabulary: Dict[str, Dict[str, Dict[str, List[str]]]], in_scope: Dict[str, List[str]],
-                 cluster_words: Dict[str, List[str]], activity_words: Dict[str, List[str]]) -> None:
-        self._cluster_words = _Phrases(p for language in ("en", "fr") for p in cluster_words.get(language, ()))
+    def __init__(self, vocabulary: Dict[str, Dict[str, Dict[str, List[str]]]],
+                 word_lists: Dict[str, Dict[str, List[str]]]) -> None:
+        def phrases(words: Dict[str, List[str]]) -> _Phrases:
+            return _Phrases(p for language in ("en", "fr") for p in words.get(language, ()))
+
+        self._cluster_words = phrases(word_lists["cluster_words"])
         # Words that describe no activity in particular (kb/recommend.py Evidence).
-        self.activity_words = tuple(w for language in ("en", "fr") for w in activity_words.get(language, ()))
-        self._entries = {
-            section: {key: _Phrases(p for language in ("en", "fr") for p in words.get(language, ()))
-                      for key, words in entries.items()}
-            for section, entries in vocabulary.items()
-        }
-        self._in_scope = _Phrases(p for language in ("en", "fr") for p in in_scope.get(language, ()))
+        self.activity_words = tuple(w for language in ("en", "fr") for w in word_lists["activity_words"].get(language, ()))
+        self._entries = {section: {key: phrases(words) for key, words in entries.items()}
+                         for section, entries in vocabulary.items()}
+        self._in_scope = phrases(word_lists["in_scope"])
+        self._excluding = phrases(word_lists["excluding"])
+        self._including_before = phrases(word_lists["including_before"])
+        self._including_after = phrases(word_lists["including_after"])
+        self._counting = phrases(word_lists["counting"])
         # The words of questions themselves, which say nothing of a cluster's activity.
         self._question_words = {w for entries in self._entries.values() for phrases in entries.values()
                                 for phrase in phrases.phrases for w in phrase if w != ANY_WORD}
@@ -121,8 +142,8 @@ class Understanding:
 
     @classmethod
     def from_data(cls, data: Dict[str, Any]) -> "Understanding":
-        understanding = cls({section: data[section] for section in SECTIONS}, data["in_scope"], data["cluster_words"],
-                            data["activity_words"])
+        understanding = cls({section: data[section] for section in SECTIONS},
+                            {name: data[name] for name in WORD_LISTS})
         understanding._options = {
             question: {option: _Phrases(p for language in ("en", "fr") for p in words[language])
                        for option, words in data["form_answers"][question].items()}
@@ -167,16 +188,58 @@ class Understanding:
         words = [fold(w) for w in normalize(text).split()]
         orders = self._found("orders", words)
         senses = self._found("other_senses", words)
+        references = self._found("references", words)
+        attributes = self._attributes(text)
+        if "same_sector" in references:  # "the other pole of the same sector" asks for no sector
+            attributes = tuple(a for a in attributes if a != "sector")
         return Reading(
-            attributes=self._attributes(text),
+            attributes=attributes,
             unknown_facts=tuple(self._found("unknown_facts", words)),
-            references=tuple(self._found("references", words)),
+            references=tuple(references),
             order=orders[0] if orders else None,
             other_sense=senses[0] if senses else None,
             in_scope=bool(self._in_scope.spans(words)),
             topics=tuple(self._found("topics", words)),
             cluster_word=bool(self._cluster_words.spans(words)),
+            counting=self._counts_clusters(words),
         )
+
+    def _counts_clusters(self, words: Sequence[str]) -> bool:
+        """"How many clusters…?", "combien de pôles": a counting phrase, then a cluster word
+        (articles between), not "how many members does the cluster have?"."""
+        starts = {start for start, _ in self._cluster_words.spans(words)}
+        for _, end in self._counting.spans(words):
+            while end < len(words) and words[end] in _SKIPPED | {"of", "business", "competitiveness"}:
+                end += 1
+            if end in starts:
+                return True
+        return False
+
+    def set_aside(self, before: str) -> bool:
+        """Whether the words just before a name set it aside: "not BioWin", "pas les pôles"."""
+        return _ends_with(self._excluding, _words(before))
+
+    def asked_type(self, text: str, mentions: Sequence[Tuple[str, int, int]], type_ids: Sequence[str]) -> Optional[str]:
+        """The one cluster type a list asks for, from the types the text names ((type, start, end)
+        spans): the one named; the other one when a type is named only to be set aside ("the
+        clusters, not the poles"); none, for the whole list, when both are named or one is named
+        alongside the others ("the clusters and poles", "poles included")."""
+        named, excluded, alongside = set(), set(), False
+        for type_id, start, end in mentions:
+            if self.set_aside(text[:start]):
+                excluded.add(type_id)
+                continue
+            named.add(type_id)
+            after = [fold(w) for w in normalize(text[end:]).split()]
+            alongside |= _ends_with(self._including_before, _words(text[:start])) or any(
+                after[:len(p)] == list(p) for p in self._including_after.phrases)
+        kept = named - excluded
+        if alongside and not excluded:
+            return None
+        if excluded and not kept:
+            others = [t for t in type_ids if t not in excluded]
+            return others[0] if len(others) == 1 else None
+        return next(iter(kept)) if len(kept) == 1 else None
 
     def _attributes(self, text: str) -> Tuple[str, ...]:
         """The attributes asked, part by part: "what is it" counts only in a part of the message
@@ -197,19 +260,23 @@ class Understanding:
         pairs += [("order", reading.order)] if reading.order else []
         pairs += [("other_sense", reading.other_sense)] if reading.other_sense else []
         pairs += [("topic", t) for t in reading.topics]
+        pairs += [("counting", "clusters")] if reading.counting else []
         position = parse_position(text)
         return pairs + ([("position", str(position))] if position is not None else [])
 
     def relevant_paragraphs(self, paragraphs: Sequence[Any], text: str, corpus: Sequence[Any],
-                            by_rare_words: bool = True) -> List[int]:
+                            by_rare_words: bool = True, question_words_count: bool = False) -> List[int]:
         """The indexes of the paragraphs that hold one of the question's rare words (rare in the
         whole `corpus` of paragraphs): "when did the poles get the ESCA label?" is answered by its
-        paragraph, not by the whole topic. Empty when no word singles any out."""
+        paragraph, not by the whole topic. Empty when no word singles any out. The words of
+        questions ("missions", "strategy") count only with `question_words_count`, when looking
+        beyond the topics the question names."""
         def words_of(paragraph: Any) -> set:
             return {fold(w) for language in ("en", "fr") for w in normalize(paragraph.text.get(language)).split()}
 
         asked = {fold(w) for w in normalize(text).split() if len(w) >= 3 or any(c.isdigit() for c in w)}
-        asked -= self._question_words
+        if not question_words_count:
+            asked -= self._question_words
         corpus_words = [words_of(p) for p in corpus]
         rare = {w for w in asked if 0 < sum(w in c for c in corpus_words) <= RARE_IN_PARAGRAPHS} if by_rare_words else set()
         # "its budget?": where the sources disagree on it, that is the answer.
@@ -245,6 +312,22 @@ class Understanding:
         texts += [k for language in ("en", "fr") for k in cluster.keywords.get(language, ())]
         cluster_words = {fold(w) for t in texts for w in normalize(t).split() if len(w) >= 5}
         return _share_a_stem(words, cluster_words)
+
+
+# Articles between a word and the name it speaks of ("not *the* poles").
+_SKIPPED = {"the", "a", "an", "le", "la", "les", "des", "du", "de", "un", "une", "l", "d"}
+
+
+def _words(text: str) -> List[str]:
+    return [fold(w) for w in normalize(text).split()]
+
+
+def _ends_with(phrases: "_Phrases", words: Sequence[str]) -> bool:
+    """Whether the words end with one of the phrases, articles after it aside."""
+    words = list(words)
+    while words and words[-1] in _SKIPPED:
+        words.pop()
+    return any(len(words) >= len(p) and tuple(words[-len(p):]) == p for p in phrases.phrases)
 
 
 def _share_a_stem(words: Iterable[str], others: Iterable[str], stem: int = 6) -> bool:
@@ -310,12 +393,28 @@ class Targets:
     undated: Tuple[str, ...] = ()  # for an ordering: the clusters whose founding date is unknown
 
 
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")
+_MONTH_YEAR = re.compile(rf"\b({'|'.join(_MONTHS)})\s+(\d{{4}})\b", re.IGNORECASE)
+
+
 def founding_year(cluster: Cluster) -> Optional[int]:
     """The first year its founding fact gives, or None when nobody gives one."""
     if cluster.founded is None:
         return None
     year = _YEAR.search(cluster.founded.text.en)
     return int(year.group(1)) if year else None
+
+
+def founding_date(cluster: Cluster) -> Optional[Tuple[int, int]]:
+    """(year, month) of its founding, the month 0 when only the year is given: TWEED (March 2008)
+    is older than Plastiwin (December 2008)."""
+    year = founding_year(cluster)
+    if year is None:
+        return None
+    dated = _MONTH_YEAR.search(cluster.founded.text.en)
+    month = _MONTHS.index(dated.group(1).lower()) + 1 if dated and int(dated.group(2)) == year else 0
+    return year, month
 
 
 def resolve_targets(
@@ -328,10 +427,12 @@ def resolve_targets(
     references = set(reading.references)
     shown = [c for c in shown if knowledge.cluster(c)]
     others = [c for c in shown if c != focus]
-    if "correction" in references and not named:
-        candidates = _filtered(others, filters, knowledge) if any(filters.values()) else others
-        if len(candidates) == 1 or (candidates and "other" in references):
-            return Targets((candidates[0],), "other")
+    if "same_sector" in references and focus and knowledge.cluster(focus):
+        filters = {**filters, "sector": knowledge.cluster(focus).sector}
+    if references & {"correction", "other"} and not named:
+        meant = _corrected(references, shown, others, focus, knowledge, filters, matches)
+        if meant:
+            return Targets((meant,), "other")
     if reading.order and len(named) >= 2:  # "did BioWin come before GreenWin?"
         return _ordered(named, reading.order, knowledge)
     if named:
@@ -361,6 +462,23 @@ def resolve_targets(
     return Targets((), "none")
 
 
+def _corrected(references: set, shown: Sequence[str], others: Sequence[str], focus: Optional[str],
+               knowledge: KnowledgeBase, filters: Dict[str, Optional[str]], matches: Optional[Sequence[str]]) -> Optional[str]:
+    """The cluster a correction or "the other one" means: among the others shown, else among all
+    the clusters not shown, the one that fits the type, the sector and the words the message gives
+    ("no, I meant the pole doing recycling"); None when no single one fits."""
+    def fitting(pool: Sequence[str]) -> List[str]:
+        pool = _filtered(pool, filters, knowledge) if any(filters.values()) else list(pool)
+        described = [c for c in pool if matches and c in matches]
+        return described or pool
+
+    near = fitting(others)
+    if len(near) == 1 or (near and "other" in references):
+        return near[0]
+    wider = fitting([c.id for c in knowledge.clusters if c.id != focus and c.id not in shown])
+    return wider[0] if len(wider) == 1 else None
+
+
 def _filtered(clusters: Sequence[str], filters: Dict[str, Optional[str]], knowledge: KnowledgeBase) -> List[str]:
     sector, cluster_type = filters.get("sector"), filters.get("cluster_type")
     return [
@@ -371,10 +489,10 @@ def _filtered(clusters: Sequence[str], filters: Dict[str, Optional[str]], knowle
 
 
 def _ordered(clusters: Sequence[str], order: str, knowledge: KnowledgeBase) -> Targets:
-    dated = [(founding_year(knowledge.cluster(c)), i, c) for i, c in enumerate(clusters)]
-    known = sorted((year, i, c) for year, i, c in dated if year is not None)
+    dated = [(founding_date(knowledge.cluster(c)), i, c) for i, c in enumerate(clusters)]
+    known = sorted((date, i, c) for date, i, c in dated if date is not None)
     if order == "newest":
-        known = sorted(known, key=lambda t: (-t[0], t[1]))
+        known = sorted(known, key=lambda t: ((-t[0][0], -t[0][1]), t[1]))
     undated = tuple(c for year, _, c in dated if year is None)
     return Targets(tuple(c for _, _, c in known), "order", undated)
 

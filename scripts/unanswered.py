@@ -5,8 +5,8 @@
     .venv/bin/python scripts/unanswered.py [--days N] [--limit 50] [--db URL_OR_PATH] [--json]
 
 A user message counts as unanswered when the NLU classified it as `nlu_fallback` (low confidence)
-or `out_of_scope`, or when the bot's answer to it was `utter_rephrase` or `utter_out_of_scope`
-(e.g. the dialogue policy's own fallback). Button payloads (`/intent…`) are left out. Messages are
+or `out_of_scope`, or when the bot's answer to it was `utter_rephrase`, `utter_out_of_scope` or
+the dialogue policy's own fallback (`action_core_fallback`). Button payloads (`/intent…`) are left out. Messages are
 grouped by their normalised text (NFKC, lower case, spaces and surrounding punctuation trimmed) and
 counted; each group shows its most frequent original spelling. The database: --db, else
 CONVERSATIONS_DB, else var/conversations.db (see actions/tracker_db.py).
@@ -25,7 +25,7 @@ from typing import Dict, Iterable, List, Optional
 from actions import tracker_db
 
 FALLBACK_INTENTS = {"nlu_fallback", "out_of_scope"}
-FALLBACK_ACTIONS = {"utter_rephrase", "utter_out_of_scope"}
+FALLBACK_ACTIONS = {"utter_rephrase", "utter_out_of_scope", "action_core_fallback"}
 _EDGE_PUNCTUATION = " \t\n\"'“”«»‘’.,;:!?¿¡…()[]{}-–—"
 
 

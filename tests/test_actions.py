@@ -154,7 +154,7 @@ def test_compare_two_clusters(knowledge, matcher):
     assert "Both are competitiveness clusters" in text
     assert "Mobility and Transport" in text and "Transversal Technologies" in text
     assert knowledge.cluster("mecatech").strategy.items[0].en in text
-    assert slots_set(events) == {"shown_clusters": ["skywin", "mecatech"], "cluster": None, "asked_attributes": []}
+    assert slots_set(events) == {"shown_clusters": ["skywin", "mecatech"], "cluster": None, "asked_attributes": [], "topic": None}
 
 
 def test_compare_with_the_cluster_talked_about(matcher):
@@ -175,7 +175,7 @@ def test_every_policy_intent_has_its_topic(knowledge, matcher, intent):
 def test_the_sixth_cluster_is_greenwin(matcher):
     messages, events = ask(matcher, ActionAnswerPolicy(), "which was the sixth", "ask_policy_sixth_cluster")
     assert "GreenWin" in text_of(messages) and "environmental technologies" in text_of(messages)
-    assert slots_set(events) == {"shown_clusters": ["greenwin"], "cluster": "greenwin", "asked_attributes": []}
+    assert slots_set(events) == {"shown_clusters": ["greenwin"], "cluster": "greenwin", "asked_attributes": [], "topic": "sixth_cluster"}
 
 
 def test_answers_follow_the_language_slot(knowledge, matcher):

@@ -15,7 +15,7 @@ DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 BILINGUAL_RESPONSES = {"utter_languages_supported"}
 # French puts the list's label first, capitalised ("Axes de Skywin"), and elides "de" ("d'Infopole"):
 # render passes both forms.
-LANGUAGE_SPECIFIC_PLACEHOLDERS = {"list_heading": {"label", "label_cap"}, "unknown_fact": {"name", "of_name"}, "not_known": {"name", "of_name"},
+LANGUAGE_SPECIFIC_PLACEHOLDERS = {"list_heading": {"label", "label_cap"}, "list_heading_counted": {"name", "of_name"}, "unknown_fact": {"name", "of_name"}, "not_known": {"name", "of_name"},
                                   "website_line": {"name", "of_name"}, "founded_line": {"name", "of_name"},
                                   "french_name_line": {"name", "of_name"}}
 

@@ -156,7 +156,7 @@ def test_unanswered_questions_grouped_and_counted_most_frequent_first(tmp_path):
     ])
     db.session("b", NOW - 2 * DAY, [
         ("what's the weather in liège", "out_of_scope", "utter_out_of_scope"),
-        ("who won the match?", "greet", "utter_rephrase"),  # the dialogue policy's own fallback
+        ("who won the match?", "greet", "action_core_fallback"),  # the dialogue policy's own fallback
         ("tell me a joke", "out_of_scope", "utter_out_of_scope"),
     ])
     db.session("c", NOW - 1 * DAY, [
