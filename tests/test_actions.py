@@ -274,3 +274,45 @@ def test_a_typed_answer_fills_the_question_asked_and_keeps_the_activity(requeste
     extract = getattr(form, f"extract_{requested}")
     assert asyncio.run(extract(CollectingDispatcher(), tracker, {})) == {requested: value}
     assert asyncio.run(form.extract_activity(CollectingDispatcher(), tracker, {})) == {}
+
+
+def test_are_both_of_a_type_gets_a_verdict_then_each_one(matcher):
+    state = {"shown_clusters": ["skywin", "twist"], "cluster": None}
+    messages, events = ask(matcher, ActionAnswerCluster(), "are both of them poles?", "ask_list_item", **state)
+    lines = text_of(messages).splitlines()
+    assert lines[0] == "No, only Skywin."
+    assert "TWIST: business cluster" in lines[2] and slots_set(events)["shown_clusters"] == ["skywin", "twist"]
+    messages, _ = ask(matcher, ActionAnswerCluster(), "sont-ils tous les deux dans les technologies transversales ?",
+                      "ask_list_item", language="fr", shown_clusters=["twist", "plastiwin"])
+    assert text_of(messages).startswith("Oui, tous.")
+
+
+def test_a_correction_finds_the_cluster_meant_among_all(matcher):
+    state = {"shown_clusters": ["skywin"], "cluster": "skywin", "asked_attributes": ["website"]}
+    messages, events = ask(matcher, ActionAnswerCluster(), "no, I wanted the logistics pole instead", "ask_list_item", **state)
+    assert "logisticsinwallonia.be" in text_of(messages) and slots_set(events)["cluster"] == "logistics-in-wallonia"
+
+
+def test_a_fact_asked_after_a_policy_topic_is_the_topic_s(matcher):
+    messages, events = ask(matcher, ActionAnswerPolicy(), "tell me about the marshall plan", "ask_policy_marshall_plan")
+    assert slots_set(events)["topic"] == "marshall_plan"
+    messages, _ = ask(matcher, ActionAnswerCluster(), "what was its budget?", "ask_cluster_info", **slots_set(events))
+    assert "sources disagree" in text_of(messages) or "disagree" in text_of(messages)
+
+
+def test_a_policy_answer_also_answers_the_part_about_the_cluster(matcher):
+    messages, _ = ask(matcher, ActionAnswerPolicy(), "what does joining skywin cost, and when was it founded?", "ask_fee")
+    text = text_of(messages)
+    assert "Membership fee" in text and "2006" in text
+
+
+def test_how_many_clusters_asked_with_a_question_about_one(matcher):
+    messages, _ = ask(matcher, ActionAnswerCluster(), "what is biowin's website and how many poles exist?", "ask_cluster_website")
+    assert "biowin.org" in text_of(messages) and "There are 6 competitiveness clusters." in text_of(messages)
+
+
+def test_the_core_fallback_takes_the_message_back():
+    from actions.actions import ActionCoreFallback
+
+    messages, events = run(ActionCoreFallback(), tracker_for("mmh", "inform_goal"))
+    assert [m["response"] for m in messages] == ["utter_rephrase"] and [e["event"] for e in events] == ["rewind"]

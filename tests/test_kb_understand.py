@@ -1,5 +1,7 @@
 """kb/understand.py: what a message asks beyond its intent, from knowledge/vocabulary.yml."""
 
+import re
+
 import pytest
 import yaml
 
@@ -7,6 +9,7 @@ from kb.loader import KnowledgeError
 from kb.understand import (
     LAST,
     Reading,
+    founding_date,
     founding_year,
     load_understanding,
     parse_position,
@@ -68,6 +71,45 @@ def test_orders_and_positions(understanding):
     assert parse_position("hello") is None
 
 
+@pytest.mark.parametrize("text, position", [
+    ("and the last one?", LAST),
+    ("how long do the labels last", None),  # a verb, not a position
+    ("the 4th", 4),
+    ("number 2 please", 2),
+    ("5", 5),
+    ("le 3", 3),
+    ("are the 2 of them poles?", None),  # a group: both
+    ("ces 3 sont-ils des pôles ?", None),
+    ("we are a shop with 7 employees in Namur", None),  # a quantity
+])
+def test_positions_and_numbers_that_are_not(text, position):
+    assert parse_position(text) == position
+
+
+@pytest.mark.parametrize("text, asked", [
+    ("list the poles", "competitiveness"),
+    ("the clusters, not the poles", "business"),
+    ("les clusters hors pôles", "business"),
+    ("every cluster and pole you know", None),
+    ("how many clusters, poles included", None),
+    ("les clusters y compris les pôles", None),
+])
+def test_the_cluster_type_a_list_asks_for(understanding, text, asked):
+    mentions = [("competitiveness", m.start(), m.end()) for m in re.finditer(r"p[oô]les?", text)]
+    assert understanding.asked_type(text, mentions, ["business", "competitiveness"]) == asked
+
+
+def test_counting_clusters_is_not_counting_members(understanding):
+    assert understanding.read("how many poles exist?").counting is True
+    assert understanding.read("combien de clusters d'entreprises en Wallonie").counting is True
+    assert understanding.read("how many members does the cluster have?").counting is False
+
+
+def test_same_sector_is_a_filter_not_the_sector_asked(understanding):
+    reading = understanding.read("the other pole in the same sector")
+    assert "same_sector" in reading.references and "sector" not in reading.attributes
+
+
 def test_typed_answers_to_the_guided_dialogue(understanding):
     assert understanding.form_answer("organisation_type", "a universty lab") == "research"
     assert understanding.form_answer("organisation_type", "on est une start up") == "startup"
@@ -98,12 +140,23 @@ def test_the_clusters_a_follow_up_means(knowledge):
     assert ordered.clusters == ("biowin", "greenwin") and ordered.undated == ("twist",)
     assert targets(["correction", "other"], focus="skywin", listed=["skywin", "biowin"]).clusters == ("biowin",)
     assert targets(named=["twist"]).clusters == ("twist",)
+    # A correction nothing shown answers: the one cluster, among all, of the type and sector given.
+    pole_of_food = {"sector": "food-health", "cluster_type": "competitiveness"}
+    assert targets(["correction"], focus="twist", listed=["twist"], filters=pole_of_food).how == "focus"  # two fit
+    assert targets(["correction"], focus="biowin", listed=["biowin"], filters=pole_of_food).clusters == ("wagralim",)
+    assert targets(["other", "same_sector"], focus="wagralim", listed=["wagralim"],
+                   filters={"sector": None, "cluster_type": "competitiveness"}).clusters == ("biowin",)
+    described = resolve_targets(Reading(references=("correction",)), [], ["val-plus"], "val-plus", None, knowledge,
+                                {"sector": None, "cluster_type": "competitiveness"}, matches=["greenwin", "val-plus"])
+    assert described.clusters == ("greenwin",)
     assert targets(focus="biowin", listed=[]).how == "focus"
 
 
 def test_founding_years_and_wrong_premises(knowledge):
     assert founding_year(knowledge.cluster("plastiwin")) == 2008
     assert founding_year(knowledge.cluster("twist")) is None
+    assert founding_date(knowledge.cluster("tweed")) < founding_date(knowledge.cluster("plastiwin"))  # March, December 2008
+    assert founding_date(knowledge.cluster("eco-building")) == (2003, 0)
     wrong_type = premise_corrections("since skywin is a business cluster", ["skywin"], ["business"], [], knowledge)
     assert [(c.kind, c.actual) for c in wrong_type] == [("type", "competitiveness")]
     wrong_year = premise_corrections("plastiwin, founded in 1995?", ["plastiwin"], [], [], knowledge)
