@@ -263,7 +263,7 @@ class ActionAnswerCluster(Action):
         shown = state.shown_clusters(tracker)
         position = state.position_of(tracker)
         classified = tracker.latest_message.get("classified_intent")
-        if classified in POLICY_TOPIC_BY_INTENT:
+        if classified in POLICY_TOPIC_BY_INTENT or latest_entities(tracker, "topic"):  # "is a reform coming?"
             return ActionAnswerPolicy().run(dispatcher, tracker, {})
         if reading.unknown_facts:  # "how many people work for the clusters?"
             send(dispatcher, render.joined([render.unknown_fact(knowledge, None, f, language) for f in reading.unknown_facts]))
@@ -281,7 +281,7 @@ class ActionAnswerCluster(Action):
         elif intent_of(tracker) == "ask_list_item":
             dispatcher.utter_message(response="utter_rephrase")
         else:
-            recommended = _recommend_from(dispatcher, tracker, language, tentative=True)
+            recommended = _recommend_from(dispatcher, tracker, language, tentative=True, uncovered=True)
             if recommended is not None:  # "small dev shop, we make mobile apps, which cluster?"
                 return recommended
             send(dispatcher, render.ask_which_cluster(knowledge, language))
@@ -419,7 +419,7 @@ class ActionAnswerPolicy(Action):
                 return knowledge.topics[candidate], found
         if named_topics:
             for topic in knowledge.topics.values():
-                found = STORE.understanding.relevant_paragraphs(topic.paragraphs, text, corpus, question_words_count=True)
+                found = STORE.understanding.relevant_paragraphs(topic.paragraphs, text, corpus, attribute_words_count=True)
                 if topic.id not in candidates and found:
                     return topic, found
         return knowledge.topics[candidates[0]], None
@@ -470,12 +470,17 @@ class ActionFallback(Action):
 
 
 def _recommend_from(dispatcher: CollectingDispatcher, tracker: Tracker, language: str,
-                    tentative: bool) -> Optional[List[EventType]]:
+                    tentative: bool, uncovered: bool = False) -> Optional[List[EventType]]:
     """A message that describes an activity, whatever its intent: the ranking's evidence decides.
-    Strong evidence gives a recommendation; weak, "this may fit X" (when `tentative`); else None."""
+    Strong evidence gives a recommendation; weak, "this may fit X" (when `tentative`); none, for a
+    cluster asked for an activity no cluster covers ("a cluster for hairdressers?"), says so and
+    offers the key sectors (when `uncovered`); else None."""
     knowledge, text = STORE.knowledge, tracker.latest_message.get("text") or ""
     result = STORE.ranker.rank(text)
     evidence = STORE.ranker.evidence(text, result, STORE.understanding.activity_words)
+    if uncovered and evidence.level in ("none", "unclear") and evidence.unexplained and STORE.understanding.read(text).cluster_word:
+        send(dispatcher, render.ask_activity(knowledge, True, True, language))
+        return []
     if evidence.level == "strong":
         send(dispatcher, render.recommendation(knowledge, result.matches, None, language))
         return state.shown([m.cluster_id for m in result.matches], result.matches[0].cluster_id)

@@ -156,7 +156,9 @@ def cluster_attribute(kb: KnowledgeBase, cluster: Cluster, attribute: str, langu
     if attribute in ("website", "founded", "french_name"):
         fact = getattr(cluster, attribute)
         if fact is None and extra:  # "who started it?": a later source tells its origin
-            return Reply(say("fact_of", language, name=cluster.name, facts=" ".join(extra)), buttons)
+            url = cluster.website.text.get(language) if cluster.website else kb.sources.portal
+            text = say("fact_of", language, name=cluster.name, facts=" ".join(extra))
+            return Reply(f"{text}\n\n{say('current_details', language, url=url)}", buttons)
         later = "".join(f"\n{e}" for e in extra)  # "what does the name stand for?"
         if fact is None:
             return Reply(_not_known(kb, cluster, attribute, language), buttons)
@@ -397,7 +399,9 @@ def filtered(kb: KnowledgeBase, matching: Sequence[str], shown: Sequence[str], l
     if not matching:
         return Reply(say("filter_none", language, names=_join([kb.cluster(c).name for c in shown], language)))
     clusters = [kb.cluster(c) for c in matching]
-    return cluster_list(kb, clusters, say("filter_heading", language, count=len(clusters)), language)
+    heading = say("filter_heading_one" if len(clusters) == 1 else "filter_heading", language, count=len(clusters))
+    listed = group(kb, clusters, language)  # with what each is about: "which of those do recycling?"
+    return Reply(f"{heading}\n\n{listed.text}", listed.buttons)
 
 
 def group(kb: KnowledgeBase, clusters: Sequence[Cluster], language: str) -> Reply:

@@ -153,7 +153,7 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
             routed = ASK_POLICY_TOPIC
         elif unsure and names_a_cluster:
             routed = ASK_CLUSTER_INFO
-        elif (name in NOTHING_BETTER or confidence < CONFIDENT) and asks_a_fact:  # of the focus
+        elif (name in NOTHING_BETTER or (confidence < CONFIDENT and not reading.topics)) and asks_a_fact:  # of the focus
             routed = ASK_CLUSTER_INFO
         elif name in NOTHING_BETTER and (_entity(entities, "cluster_type") or _entity(entities, "sector")):
             routed = LIST_CLUSTERS  # "the business clusters (not the poles)?"

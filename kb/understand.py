@@ -137,6 +137,8 @@ class Understanding:
         # The words of questions themselves, which say nothing of a cluster's activity.
         self._question_words = {w for entries in self._entries.values() for phrases in entries.values()
                                 for phrase in phrases.phrases for w in phrase if w != ANY_WORD}
+        self._attribute_words = {w for phrases in self._entries["attributes"].values()
+                                 for phrase in phrases.phrases for w in phrase if w != ANY_WORD}
         self._question_words |= {fold(w) for p in self._in_scope.phrases for w in p}
         self._question_words |= {"cluster", "clusters", "which", "these", "those", "lesquel", "parmi", "celles", "ceux"}
 
@@ -194,7 +196,7 @@ class Understanding:
             attributes = tuple(a for a in attributes if a != "sector")
         return Reading(
             attributes=attributes,
-            unknown_facts=tuple(self._found("unknown_facts", words)),
+            unknown_facts=tuple(self._found("unknown_facts", _unstated(words))),
             references=tuple(references),
             order=orders[0] if orders else None,
             other_sense=senses[0] if senses else None,
@@ -265,18 +267,17 @@ class Understanding:
         return pairs + ([("position", str(position))] if position is not None else [])
 
     def relevant_paragraphs(self, paragraphs: Sequence[Any], text: str, corpus: Sequence[Any],
-                            by_rare_words: bool = True, question_words_count: bool = False) -> List[int]:
+                            by_rare_words: bool = True, attribute_words_count: bool = False) -> List[int]:
         """The indexes of the paragraphs that hold one of the question's rare words (rare in the
         whole `corpus` of paragraphs): "when did the poles get the ESCA label?" is answered by its
-        paragraph, not by the whole topic. Empty when no word singles any out. The words of
-        questions ("missions", "strategy") count only with `question_words_count`, when looking
-        beyond the topics the question names."""
+        paragraph, not by the whole topic. Empty when no word singles any out. The words that ask
+        for an attribute ("missions") count only with `attribute_words_count`, when looking beyond
+        the topics the question names."""
         def words_of(paragraph: Any) -> set:
             return {fold(w) for language in ("en", "fr") for w in normalize(paragraph.text.get(language)).split()}
 
         asked = {fold(w) for w in normalize(text).split() if len(w) >= 3 or any(c.isdigit() for c in w)}
-        if not question_words_count:
-            asked -= self._question_words
+        asked -= self._question_words - (self._attribute_words if attribute_words_count else set())
         corpus_words = [words_of(p) for p in corpus]
         rare = {w for w in asked if 0 < sum(w in c for c in corpus_words) <= RARE_IN_PARAGRAPHS} if by_rare_words else set()
         # "its budget?": where the sources disagree on it, that is the answer.
@@ -316,6 +317,11 @@ class Understanding:
 
 # Articles between a word and the name it speaks of ("not *the* poles").
 _SKIPPED = {"the", "a", "an", "le", "la", "les", "des", "du", "de", "un", "une", "l", "d"}
+
+
+def _unstated(words: Sequence[str]) -> List[str]:
+    """The words, but those a number states ("a salon with 3 employees" asks no headcount)."""
+    return ["" if i and words[i - 1].isdigit() else w for i, w in enumerate(words)]
 
 
 def _words(text: str) -> List[str]:
