@@ -186,6 +186,13 @@ def _names(text: str, cluster_id: str) -> bool:
     return any(m.entity == "cluster" and m.value == cluster_id for m in STORE.matcher.find(text))
 
 
+def _applies_to(paragraph: str, cluster: Cluster) -> bool:
+    """Whether a paragraph about joining applies to the cluster: it names no cluster, or one of the
+    same type ("each pole is an ASBL…, at GreenWin…" is not about a business cluster)."""
+    named = {m.value for m in STORE.matcher.find(paragraph) if m.entity == "cluster" and STORE.knowledge.cluster(m.value)}
+    return not named or any(STORE.knowledge.cluster(c).type == cluster.type for c in named)
+
+
 class ActionAnswerCluster(Action):
     """Questions about clusters: what one is, its attributes (several at once, of several clusters),
     facts nobody has, and follow-ups that point at the clusters last shown: a position, the other
@@ -389,10 +396,18 @@ class ActionAnswerPolicy(Action):
             cluster = knowledge.cluster(named[0])
             indexes = range(len(topic.paragraphs)) if only is None else only
             only = sorted(indexes, key=lambda i: not _names(topic.paragraphs[i].text.en, cluster.id))
+        cluster = None
+        if topic.id in JOINING_TOPICS and (named or not STORE.understanding.in_general(text)):
+            cluster_id, _ = resolve_cluster(tracker)
+            cluster = knowledge.cluster(cluster_id) if cluster_id else None
+        own = []
+        if cluster:  # what applies to its type, and what is known of it
+            only = [i for i in (range(len(topic.paragraphs)) if only is None else only)
+                    if _applies_to(topic.paragraphs[i].text.en, cluster)]
+            own = [n for n in cluster.notes if "members" in STORE.understanding.read(n.text.en).attributes]
         reply = render.topic(knowledge, topic, language, only)
         if topic.id in JOINING_TOPICS:
-            cluster_id, _ = resolve_cluster(tracker)
-            reply = render.joining(knowledge, reply, knowledge.cluster(cluster_id) if cluster_id else None, language)
+            reply = render.joining(knowledge, reply, cluster, language, own)
         replies = [reply]
         if named:  # the other parts, about the cluster: "what's GreenWin's fee, and where are they based?"
             reading = state.reading_of(tracker)

@@ -35,6 +35,14 @@ class Reply:
 
 
 def say(key: str, language: str, **values: Any) -> str:
+    """A sentence of messages.yml; a French one may also say "{of_name}" and "{to_name}" (and
+    "{of_label}") to elide and contract: "d'Infopole", "du Cluster Photonique", "au Cluster
+    Photonique", "pas d'axes"."""
+    if "name" in values:
+        values.setdefault("of_name", of_name(values["name"], language))
+        values.setdefault("to_name", to_name(values["name"], language))
+    if "label" in values:
+        values.setdefault("of_label", of_name(values["label"], language))
     return _MESSAGES[key][language].format(**values)
 
 
@@ -346,20 +354,37 @@ def recommendation(kb: KnowledgeBase, matches: Sequence[Any], goal: Optional[str
     return Reply("\n\n".join(parts), buttons)
 
 
-def joining(kb: KnowledgeBase, topic_reply: Reply, cluster: Optional[Cluster], language: str) -> Reply:
-    """A joining topic, with where to get in touch: the cluster's website, else the portal."""
+def joining(kb: KnowledgeBase, topic_reply: Reply, cluster: Optional[Cluster], language: str,
+            own: Sequence[Fact] = ()) -> Reply:
+    """A joining topic, for the cluster in focus when there is one (what is known of it), with where
+    to get in touch: the cluster's website, else the portal."""
+    known = say("fact_of", language, name=cluster.name, facts=" ".join(fact_text(n, language) for n in own)) if own else ""
+    text = f"{topic_reply.text}\n\n{known}" if known else topic_reply.text
     if cluster is not None and cluster.website:
         contact = say("contact_cluster_website", language, name=cluster.name, url=cluster.website.text.get(language))
     else:
         contact = say("contact_portal", language, portal=kb.sources.portal)
-    return Reply(f"{topic_reply.text}\n\n{contact}", topic_reply.buttons)
+    return Reply(f"{text}\n\n{contact}", topic_reply.buttons)
+
+
+# A name that starts with one of these takes an article in French: "le Cluster Photonique".
+_FRENCH_ARTICLE_NAMES = ("cluster ",)
 
 
 def of_name(name: str, language: str) -> str:
-    """"of X" in French: "de Skywin", "d'Infopole"."""
+    """"of X" in French: "de Skywin", "d'Infopole", "du Cluster Photonique"."""
     if language != "fr":
         return name
+    if name.casefold().startswith(_FRENCH_ARTICLE_NAMES):
+        return f"du {name}"
     return f"d'{name}" if name[:1].casefold() in "aeiouyéèêàâîïôûh" else f"de {name}"
+
+
+def to_name(name: str, language: str) -> str:
+    """"to X" in French: "à Skywin", "au Cluster Photonique"."""
+    if language != "fr":
+        return name
+    return f"au {name}" if name.casefold().startswith(_FRENCH_ARTICLE_NAMES) else f"à {name}"
 
 
 def unknown_fact(kb: KnowledgeBase, cluster: Optional[Cluster], fact: str, language: str,

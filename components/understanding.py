@@ -92,6 +92,12 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
             vocabulary = json.loads((directory / _MODEL_FILE).read_text(encoding="utf-8"))
         return cls(model_storage, resource, vocabulary)
 
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """The vocabulary is read from knowledge/, not given by the graph: without this, Rasa's
+        training cache would keep a model's old vocabulary when only the vocabulary changed."""
+        return json.dumps(read_vocabulary(), sort_keys=True, ensure_ascii=False)
+
     def train(self, training_data: TrainingData) -> Resource:
         vocabulary = read_vocabulary()
         load_understanding()  # validates it: a broken vocabulary stops the training with its entry

@@ -21,7 +21,7 @@ from kb.text import fold, normalize
 VOCABULARY_FILE = "vocabulary.yml"
 SECTIONS = ("attributes", "unknown_facts", "references", "orders", "other_senses", "topics")
 WORD_LISTS = ("in_scope", "cluster_words", "activity_words", "excluding", "including_before", "including_after",
-              "counting")
+              "counting", "in_general")
 FORM_QUESTIONS = ("organisation_type", "goal")
 # A typed word this close to an option's word (rapidfuzz ratio) stands for it ("universty").
 OPTION_MIN_SCORE = 85
@@ -134,6 +134,7 @@ class Understanding:
         self._including_before = phrases(word_lists["including_before"])
         self._including_after = phrases(word_lists["including_after"])
         self._counting = phrases(word_lists["counting"])
+        self._in_general = phrases(word_lists["in_general"])
         # The words of questions themselves, which say nothing of a cluster's activity.
         self._question_words = {w for entries in self._entries.values() for phrases in entries.values()
                                 for phrase in phrases.phrases for w in phrase if w != ANY_WORD}
@@ -216,6 +217,10 @@ class Understanding:
             if end in starts:
                 return True
         return False
+
+    def in_general(self, text: str) -> bool:
+        """Whether a question is asked of clusters in general ("how does one join a cluster?")."""
+        return bool(self._in_general.spans(_words(text)))
 
     def set_aside(self, before: str) -> bool:
         """Whether the words just before a name set it aside: "not BioWin", "pas les pôles"."""

@@ -316,3 +316,14 @@ def test_the_core_fallback_takes_the_message_back():
 
     messages, events = run(ActionCoreFallback(), tracker_for("mmh", "inform_goal"))
     assert [m["response"] for m in messages] == ["utter_rephrase"] and [e["event"] for e in events] == ["rewind"]
+
+
+def test_joining_is_answered_for_the_cluster_in_focus(matcher):
+    messages, _ = ask(matcher, ActionAnswerPolicy(), "how do we become members?", "ask_join", cluster="tweed")
+    text = text_of(messages)
+    assert "GreenWin" not in text and "business cluster" in text  # a pole's rules are not TWEED's
+    assert "TWEED: It had about 110 members in 2013." in text
+    messages, _ = ask(matcher, ActionAnswerPolicy(), "how do we become members?", "ask_join", cluster="greenwin")
+    assert "TWEED" not in text_of(messages) and "GreenWin:" in text_of(messages) and "greenwin.be" in text_of(messages)
+    messages, _ = ask(matcher, ActionAnswerPolicy(), "how does one join a cluster in general?", "ask_join", cluster="tweed")
+    assert "GreenWin" in text_of(messages) and "TWEED" in text_of(messages)  # the general text

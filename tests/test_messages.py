@@ -15,7 +15,11 @@ DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 BILINGUAL_RESPONSES = {"utter_languages_supported"}
 # French puts the list's label first, capitalised ("Axes de Skywin"), and elides "de" ("d'Infopole"):
 # render passes both forms.
-LANGUAGE_SPECIFIC_PLACEHOLDERS = {"list_heading": {"label", "label_cap"}, "list_heading_counted": {"name", "of_name"}, "unknown_fact": {"name", "of_name"}, "not_known": {"name", "of_name"},
+# Only names and labels differ: French elides and contracts them ("{of_name}", "{to_name}").
+NAME_FORMS = {"name", "of_name", "to_name", "label", "of_label"}
+LANGUAGE_SPECIFIC_PLACEHOLDERS = {"list_heading": {"label", "label_cap", "name", "of_name"}, "list_heading_counted": {"name", "of_name"},
+                                  "button_details": {"name", "of_name"}, "button_how_to_join": {"name", "to_name"},
+                                  "no_list": {"label", "of_label"}, "unknown_fact": {"name", "of_name"}, "not_known": {"name", "of_name"},
                                   "website_line": {"name", "of_name"}, "founded_line": {"name", "of_name"},
                                   "french_name_line": {"name", "of_name"}}
 
@@ -57,3 +61,22 @@ def test_every_response_in_both_languages(name):
 def test_the_bilingual_answer_is_in_both_languages():
     text = DOMAIN["responses"]["utter_languages_supported"][0]["text"]
     assert "English" in text and "français" in text
+
+
+# "de Infopole", "à Cluster Photonique", "pas de axes": what French never says ("à Eco-building" is right).
+_UNELIDED = re.compile(r"\b(?:de|le) (?=[AEIOUYÉÈaeiouyéèh])|\b(?:de|à) (?=Cluster )")
+
+
+@pytest.mark.parametrize("name", ["Infopole Cluster TIC", "Skywin", "Cluster Photonique", "Eco-building"])
+def test_french_templates_elide_and_contract_names(name):
+    from actions.render import say
+
+    for key, entry in MESSAGES.items():
+        if not isinstance(entry.get("fr"), str) or not placeholders(entry["fr"]) & NAME_FORMS:
+            continue
+        values = {p: "x" for p in placeholders(entry["fr"])} | {"name": name, "label": "axes"}
+        for derived in ("of_name", "to_name", "of_label", "label_cap"):
+            values.pop(derived, None)
+        values["label_cap"] = "Axes"
+        text = say(key, "fr", **values)
+        assert not _UNELIDED.search(text), (key, text)

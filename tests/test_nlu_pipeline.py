@@ -57,3 +57,23 @@ def test_entities_of_the_guided_dialogue(agent):
     assert ("organisation_type", "research") in {(e["entity"], e["value"]) for e in parsed["entities"]}
     parsed = parse(agent, "nous cherchons des partenaires R&D")
     assert ("goal", "rnd") in {(e["entity"], e["value"]) for e in parsed["entities"]}
+
+
+def test_the_training_cache_sees_a_changed_vocabulary(monkeypatch, tmp_path):
+    """Rasa caches a trained component by what the graph gives it; the vocabulary comes from
+    knowledge/, so it is added to the fingerprint (a model must never keep an old vocabulary)."""
+    import shutil
+
+    import components.understanding as understanding
+    from kb.loader import DEFAULT_KNOWLEDGE_DIR
+    from kb.understand import read_vocabulary
+
+    before = understanding.UnderstandingExtractor.fingerprint_addon({})
+    shutil.copy(DEFAULT_KNOWLEDGE_DIR / "vocabulary.yml", tmp_path / "vocabulary.yml")
+    with (tmp_path / "vocabulary.yml").open("a", encoding="utf-8") as vocabulary:
+        vocabulary.write("\n")  # the same data: the same fingerprint
+    monkeypatch.setattr(understanding, "read_vocabulary", lambda: read_vocabulary(tmp_path))
+    assert understanding.UnderstandingExtractor.fingerprint_addon({}) == before
+    text = (tmp_path / "vocabulary.yml").read_text(encoding="utf-8").replace("en: [in general,", "en: [all in all, in general,")
+    (tmp_path / "vocabulary.yml").write_text(text, encoding="utf-8")
+    assert understanding.UnderstandingExtractor.fingerprint_addon({}) != before
