@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import List, Tuple
 
 # Keyboards and phones type these for an apostrophe; all are read as "'".
-APOSTROPHES = "'’‘`´ʼ"
-_TO_APOSTROPHE = str.maketrans({ch: "'" for ch in APOSTROPHES[1:]})
+_APOSTROPHES = "'’‘`´ʼ"
+_TO_APOSTROPHE = str.maketrans({ch: "'" for ch in _APOSTROPHES[1:]})
 _ELISION = re.compile(r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu)'(?=\w)", re.IGNORECASE)
 # A token: letters, digits, '+' and the combining accents of text typed decomposed ("e" + "´").
 _TOKEN = re.compile(r"(?:[^\W_]|[+\u0300-\u036f])+")

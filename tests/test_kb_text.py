@@ -1,6 +1,9 @@
 """Text normalisation (kb/text.py): case, accents, apostrophes, French elisions, plurals, tokens
 with their spans, and input that is empty, odd or very long."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 from kb.text import (
@@ -110,3 +113,18 @@ def test_very_long_input_is_read_whole():
     assert normalize("a" * 1_000_000) == "a" * 1_000_000
     assert normalize("x'" * 200_000) == " ".join(["x"] * 200_000)
     assert normalize("l'" * 200_000) == "l"  # each article elides the next; the last one has no word after it
+
+
+def test_no_other_module_normalises_text_on_its_own():
+    """One home: no other module of kb/, components/ or actions/ decomposes accents, lists the
+    apostrophes or the French elided articles itself."""
+    root = Path(__file__).resolve().parent.parent
+    # Unicode decomposition, a character class of apostrophes ("['’]"), a list of elided articles.
+    own = [r"unicodedata\.normalize\(", r"’\]", r"lorsqu", r"\|qu[|)]"]
+    for folder in ("kb", "components", "actions"):
+        for module in sorted((root / folder).rglob("*.py")):
+            if module == root / "kb" / "text.py":
+                continue
+            source = module.read_text(encoding="utf-8")
+            for pattern in own:
+                assert not re.search(pattern, source), (module.relative_to(root), pattern)
