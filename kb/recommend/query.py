@@ -29,7 +29,6 @@ class Query:
     quality: Dict[str, float]  # term -> 1, or less (misspelt, compound, "for …" clause)
 
 
-
 class QueryReader:
     """Reads the user's texts against one index (its misspelling corrections are cached)."""
 

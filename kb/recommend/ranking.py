@@ -88,8 +88,6 @@ class Evidence:
     unexplained: Tuple[str, ...]  # the user's other content words
 
 
-
-
 class ClusterRanker:
     """Builds the index of the knowledge base once; `rank()` then only analyses the user's text."""
 
