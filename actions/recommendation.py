@@ -1,5 +1,5 @@
 """The guided recommendation: a form that asks what the organisation does, what kind it is and
-what it looks for, then ranks the clusters (kb/recommend.py) and says why."""
+what it looks for, then ranks the clusters (kb/recommend/) and says why."""
 
 from typing import Any, Dict, List, Optional, Text
 

@@ -15,7 +15,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.names import KNOWLEDGE_ENTITIES, NamesComponent
-from kb.names import NameEntry, NameMatcher, tokenize
+from kb.names import NameEntry, NameMatcher
+from kb.text import tokenize
 
 UNKNOWN_NAME = "unknown_name"
 

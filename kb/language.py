@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from kb.text import strip_accents
+from kb.text import elided_articles, letter_words, normalize, strip_accents, tokenize, unify_apostrophes
 
 ENGLISH, FRENCH, OTHER, UNKNOWN = "en", "fr", "other", "unknown"
 SUPPORTED = (ENGLISH, FRENCH)
@@ -131,14 +131,12 @@ assert not (OTHER_WORDS & (FRENCH_WORDS | ENGLISH_WORDS)), OTHER_WORDS & (FRENCH
 _FRENCH_LETTERS = re.compile(r"[éèêàâçùûôîïœ]", re.IGNORECASE)
 _NEUTRAL_LETTERS = frozenset("ëÿæ")
 _INVERTED_MARKS = re.compile(r"[¿¡]")
-_ITALIAN_ELISION = re.compile(r"\b(?:un|dell|nell|all|dall|sull|quest|quell)['’](?=[^\W\d_])", re.IGNORECASE)
+# The patterns below read text whose apostrophes `kb.text.unify_apostrophes` made "'".
+_ITALIAN_ELISION = re.compile(r"\b(?:un|dell|nell|all|dall|sull|quest|quell)'(?=[^\W\d_])", re.IGNORECASE)
 # Words that are no French cue in English company: "non-profit", "no comment", "a comment".
 _NOT_FRENCH = re.compile(r"\bnon-(?=[^\W\d_])|\b(a|an|the|no|any|my|your|this|that|his|her|our|their)\s+comment\b", re.IGNORECASE)
-# "c'est", "qu'est-ce", "l'aéronautique", "j'aimerais", "d'entreprises": a French elision.
-_FRENCH_ELISION = re.compile(r"(?<![\w'’])(?:c|d|j|l|m|n|s|t|qu|jusqu|lorsqu|puisqu)['’](?=[^\W\d_])", re.IGNORECASE)
 # "what's", "don't", "I'm", "you're", "we've", "I'll", "I'd": an English contraction.
-_ENGLISH_CONTRACTION = re.compile(r"(?<=[^\W\d_]{2})['’](?:s|t|m|re|ve|ll|d)\b|\bi['’](?:m|d|ll|ve)\b", re.IGNORECASE)
-_WORD = re.compile(r"[^\W\d_]+")
+_ENGLISH_CONTRACTION = re.compile(r"(?<=[^\W\d_]{2})'(?:s|t|m|re|ve|ll|d)\b|\bi'(?:m|d|ll|ve)\b", re.IGNORECASE)
 
 # Places of Wallonia and Brussels, cut out like the knowledge's names: "clusters near Liège" is
 # English (the model would rule English out for its "è" alone).
@@ -205,15 +203,12 @@ class _ExactFinder:
     """Finds the given names, as whole words, whatever their case and accents ("liege")."""
 
     def __init__(self, names: Iterable[str]) -> None:
-        from kb.names import tokenize
-
-        self._tokenize = tokenize
         self._names = {tuple(t.norm for t in tokenize(name)) for name in names}
         self._names.discard(())
         self._longest = max((len(n) for n in self._names), default=0)
 
     def find(self, text: str) -> List[_Span]:
-        tokens = self._tokenize(text)
+        tokens = tokenize(text)
         found, i = [], 0
         while i < len(tokens):
             for size in range(min(self._longest, len(tokens) - i), 0, -1):
@@ -259,11 +254,6 @@ def without_names(text: str, names: Names = ()) -> str:
 # --- detection ---------------------------------------------------------------------------------
 
 
-def words(text: str) -> List[str]:
-    """The words of `text` in lower case without accents ("C'est" -> "c", "est")."""
-    return [strip_accents(w.casefold()) for w in _WORD.findall(text)]
-
-
 def _latin(letter: str) -> bool:
     return letter.isascii() or "LATIN" in unicodedata.name(letter, "")
 
@@ -271,7 +261,8 @@ def _latin(letter: str) -> bool:
 def cues(text: str) -> Dict[str, int]:
     """How many cue words (and marks) of each group `text` holds."""
     counts = {ENGLISH: 0, FRENCH: 0, OTHER: 0}
-    for word in words(_NOT_FRENCH.sub(lambda m: f" {m.group(1) or ''} ", text)):
+    text = unify_apostrophes(text)
+    for word in letter_words(_NOT_FRENCH.sub(lambda m: f" {m.group(1) or ''} ", text)):
         if word in FRENCH_WORDS:
             counts[FRENCH] += 1
         elif word in ENGLISH_WORDS:
@@ -279,7 +270,7 @@ def cues(text: str) -> Dict[str, int]:
         elif word in OTHER_WORDS:
             counts[OTHER] += 1
     letters = {ch for ch in text.casefold() if ch.isalpha() and not ch.isascii()}
-    counts[FRENCH] += bool(_FRENCH_LETTERS.search(text)) + bool(_FRENCH_ELISION.search(text))
+    counts[FRENCH] += bool(_FRENCH_LETTERS.search(text)) + bool(elided_articles(text))
     counts[ENGLISH] += bool(_ENGLISH_CONTRACTION.search(text))
     other_letters = {ch for ch in letters if not _FRENCH_LETTERS.match(ch) and ch not in _NEUTRAL_LETTERS}
     counts[OTHER] += bool(other_letters) + bool(_INVERTED_MARKS.search(text)) + bool(_ITALIAN_ELISION.search(text))
@@ -295,7 +286,7 @@ def _mostly_other_script(text: str) -> bool:
 def explain(text: str, names: Names = ()) -> Dict[str, Any]:
     """The decision and every step that led to it, for debugging and for the tests."""
     rest = without_names(text or "", names)
-    found = words(rest)
+    found = letter_words(rest)
     counts = cues(rest)
     probabilities: Dict[str, float] = {}
     language, reason = _decide(rest, found, counts, probabilities)
@@ -376,18 +367,14 @@ _FILLER = frozenset(
 _NEGATION = re.compile(r"\b(?:don t|dont|do not|doesn t|cannot|can t|cant|not|ne|n|pas)\b")
 
 
-def _normalized(text: str) -> str:
-    text = strip_accents((text or "").casefold())
-    return " ".join(re.sub(r"[^\w+]+", " ", text).split())
-
-
 def explicit_language_request(text: str) -> Optional[str]:
     """ "fr" or "en" when the message asks for that language ("en français svp", "can you speak
     English?", "switch to French", "english"); None for any other message, a French question
     included. "I don't speak French" asks for English, "je ne parle pas anglais" for French."""
     if (text or "").lstrip().startswith("/"):
         return None  # an intent payload (a button)
-    norm = _normalized(text)
+    # Elided articles kept: "à l'anglais", "s'il vous plaît" are read with them.
+    norm = normalize(text or "", keep_elisions=True)
     tokens = norm.split()
     if tokens in (["en"], ["fr"]):
         return ENGLISH if tokens == ["en"] else FRENCH

@@ -3,17 +3,13 @@ written: case, accents, spacing ("bio win"), aliases ("the ICT cluster") and mis
 ("skywinn", "mecatec"). Built from the knowledge base only, so a cluster added to the YAML is
 recognised with no other edit."""
 
-import re
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from rapidfuzz import fuzz, process
 
 from kb.model import KnowledgeBase
-from kb.text import normalize, strip_accents
-
-# An elided article ("l'", "qu'") glued to the word it precedes.
-_ELIDED = re.compile(r"^(?:l|d|j|m|n|s|t|c|qu)['’]", re.IGNORECASE)
+from kb.text import Token, normalize, tokenize
 
 MAX_ALIAS_TOKENS = 6
 FUZZY_MIN_LENGTH = 5  # shorter words are too often other words one letter away
@@ -38,29 +34,6 @@ class NameMatch:
     end: int
     text: str
     score: float  # 100 for an exact (normalised) match
-
-
-@dataclass(frozen=True)
-class Token:
-    norm: str
-    start: int
-    end: int
-
-
-def tokenize(text: str) -> List[Token]:
-    """Words with their spans in `text`, normalised (case, accents); elided articles dropped."""
-    found = []
-    for match in re.finditer(r"[\w+]+(?:['’][\w+]+)?", text):
-        start, word = match.start(), match.group()
-        elided = _ELIDED.match(word)
-        if elided:  # "l'aéronautique" -> "aéronautique"
-            start += elided.end()
-            word = word[elided.end():]
-        for piece in re.finditer(r"[\w+]+", word):
-            norm = strip_accents(piece.group().casefold()).replace("_", "")
-            if norm:
-                found.append(Token(norm, start + piece.start(), start + piece.end()))
-    return found
 
 
 def entries_from_knowledge(knowledge: KnowledgeBase) -> List[NameEntry]:

@@ -125,7 +125,7 @@ class Understanding:
             return _Phrases(p for language in ("en", "fr") for p in words.get(language, ()))
 
         self._cluster_words = phrases(word_lists["cluster_words"])
-        # Words that describe no activity in particular (kb/recommend.py Evidence).
+        # Words that describe no activity in particular (kb/recommend/ranking.py Evidence).
         self.activity_words = tuple(w for language in ("en", "fr") for w in word_lists["activity_words"].get(language, ()))
         self._entries = {section: {key: phrases(words) for key, words in entries.items()}
                          for section, entries in vocabulary.items()}

@@ -1,4 +1,4 @@
-"""Measures the cluster recommendation (kb/recommend.py) on the test cases: top-1 and top-3 accuracy, vague detection, every miss.
+"""Measures the cluster recommendation (kb/recommend/) on the test cases: top-1 and top-3 accuracy, vague detection, every miss.
 
 Usage: python scripts/evaluate_recommendations.py [--cases PATH]
 

@@ -1,4 +1,4 @@
-"""The cluster recommendation (kb/recommend.py): accuracy on the written cases, reasons that are
+"""The cluster recommendation (kb/recommend/): accuracy on the written cases, reasons that are
 real matches, determinism and page-order ties, bonuses that only break near-ties, vague texts,
 French, no Rasa import, and an index built once."""
 
@@ -13,16 +13,8 @@ from pathlib import Path
 import pytest
 
 from kb.model import ItemList, Text
-from kb.recommend import (
-    GOALS,
-    MAX_BONUS,
-    ORGANISATION_TYPES,
-    RUNNER_UP_SHARE,
-    ClusterRanker,
-    Reason,
-    Recommendation,
-    is_vague,
-)
+from kb.recommend import GOALS, ORGANISATION_TYPES, ClusterRanker, Reason, Recommendation, is_vague
+from kb.recommend.ranking import MAX_BONUS, RUNNER_UP_SHARE
 from kb.text import normalize
 from scripts.evaluate_recommendations import DEFAULT_CASES, evaluate, load_cases
 
@@ -48,7 +40,7 @@ def test_the_cases_cover_every_cluster_in_both_languages(knowledge, ranker):
     counts = Counter(cluster_id for case in cases for cluster_id in case["expected"])
     assert set(counts) <= ids
     assert all(counts[cluster_id] >= 5 for cluster_id in ids), counts
-    french = sum(1 for case in cases if ranker._analyzer.language_order(case["text"])[0] == "fr")
+    french = sum(1 for case in cases if ranker.analyzer.language_order(case["text"])[0] == "fr")
     assert 0.35 <= french / len(cases) <= 0.6
     for case in cases:
         assert case.get("organisation_type") in (None, *ORGANISATION_TYPES)
@@ -280,8 +272,9 @@ def test_the_module_imports_nothing_from_rasa():
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
     assert run.returncode == 0, run.stderr[-2000:]
-    source = (ROOT / "kb" / "recommend.py").read_text(encoding="utf-8")
-    assert "rasa" not in source.lower().replace("no rasa import", "")
+    for module in sorted((ROOT / "kb" / "recommend").glob("*.py")):
+        source = module.read_text(encoding="utf-8")
+        assert "rasa" not in source.lower().replace("no rasa import", ""), module
 
 
 def test_the_index_is_built_once(knowledge, monkeypatch):
@@ -290,9 +283,10 @@ def test_the_index_is_built_once(knowledge, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("rank() analysed the knowledge again")
 
-    for name in ("_build", "_analyse_document", "_keyword", "_text_keys", "_background_frequency",
-                 "_organisation_strengths"):
-        monkeypatch.setattr(ranker, name, refuse)
-    monkeypatch.setattr("kb.recommend._Analyzer.__init__", refuse)
+    for name in ("_build", "_keyword", "_text_keys", "_background_frequency", "_organisation_strengths"):
+        monkeypatch.setattr(ranker.index, name, refuse)
+    monkeypatch.setattr(ranker.analyzer, "document_words", refuse)
+    monkeypatch.setattr("kb.recommend.index.KnowledgeIndex.__init__", refuse)
+    monkeypatch.setattr("kb.recommend.analysis.Analyzer.__init__", refuse)
     for text in all_texts():
         ranker.rank(text, "research", "rnd")
