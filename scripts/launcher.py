@@ -5,7 +5,8 @@ through this module, so all of them run what users get:
 - the action server: `rasa run actions` on 127.0.0.1 (or ACTIONS_HOST), never given RASA_API_TOKEN
   nor SESSION_SECRET; it refuses calls without ACTION_SERVER_TOKEN (rasa_sdk_plugins/), which the
   Rasa server sends (the `Authorization` header of every endpoints file's action_endpoint);
-- the Rasa server: `python -m runtime run` (Rasa with runtime/), the guarded REST and socket.io
+- the Rasa server: `python -m runtime run` (Rasa with runtime/) on 127.0.0.1 (or RASA_HOST: the
+  interface a load balancer or reverse proxy on another machine reaches), the guarded REST and socket.io
   channels (scripts/credentials.py --guarded: ordering per sender, an answer to every message, the
   ACTION_SERVER_TIMEOUT the channels read, 5 s by default), CORS and the socket.io origin from
   WEB_ORIGIN, and the stores of the endpoints file it is given (SQLite: `sqlite_endpoints`;
@@ -124,8 +125,10 @@ def rasa_command(port: int, endpoints: Path, credentials: Path, env: Mapping[str
                  model: Path = MODEL, extra_args: Sequence[str] = ()) -> List[str]:
     runtime = ["-c", RUNTIME_WITH_API] if env.get("RASA_API_TOKEN") else ["-m", "runtime"]
     origins = (env.get("WEB_ORIGIN") or "").split()  # a list of origins; "*" stays "*"
-    return [PYTHON, *runtime, "run", "--model", str(model), "--port", str(port), "--endpoints", str(endpoints),
-            "--credentials", str(credentials), *extra_args, *(["--cors", *origins] if origins else [])]
+    interface = env.get("RASA_HOST") or "127.0.0.1"  # Rasa's own default, 0.0.0.0, is every interface
+    return [PYTHON, *runtime, "run", "--model", str(model), "--interface", interface, "--port", str(port),
+            "--endpoints", str(endpoints), "--credentials", str(credentials), *extra_args,
+            *(["--cors", *origins] if origins else [])]
 
 
 def launch(command: Sequence[str], env: Mapping[str, str], log: Optional[Path] = None,

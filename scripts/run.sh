@@ -6,6 +6,7 @@
 #   WEB_ORIGIN             the chat page's origin(s), the only ones CORS and socket.io accept
 #                          (default: http://localhost:$WEB_PORT http://127.0.0.1:$WEB_PORT)
 #   ACTIONS_HOST           the action server's interface (default 127.0.0.1: not reachable from outside)
+#   RASA_HOST              the Rasa server's interface (default 127.0.0.1; 0.0.0.0 behind a balancer elsewhere)
 #   ACTION_SERVER_TOKEN    what the Rasa server sends the action server (default: a new random one)
 #   SESSION_SECRET         the key of the socket.io session ids (default: kept in var/session-secret)
 #   ACTION_SERVER_TIMEOUT  seconds Rasa waits for the action server (default 5)

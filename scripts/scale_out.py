@@ -10,7 +10,8 @@ i mod A, which listens on ACTIONS_PORT+(i mod A) (default 5055, …). Each insta
 socket.io, the optional Telegram/Slack channels (scripts/credentials.py) and `GET /health`.
 Put a load balancer in front of the instances (docs/deployment.md). The action servers get
 CONVERSATIONS_DB (for "forget me") built from DB_*; WEB_ORIGIN, when set, is passed to `--cors` and
-to the socket.io channel; ACTIONS_HOST is the action servers' interface (default 127.0.0.1).
+to the socket.io channel; ACTIONS_HOST and RASA_HOST are the action servers' and the instances'
+interfaces (default 127.0.0.1).
 
 PostgreSQL: with DB_HOST set, that server is used (DB_PORT, DB_NAME, DB_USER, DB_PASSWORD too);
 otherwise a local one is started on a free loopback port in a temporary directory (removed at stop,

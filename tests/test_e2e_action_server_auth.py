@@ -48,7 +48,8 @@ def test_a_forged_call_cannot_run_an_action(servers):
 def test_rasa_sends_the_token(servers):
     user = f"auth-{uuid.uuid4().hex[:10]}"
     assert "Skywin is the Aerospace" in texts(servers.say(user, "tell me about Skywin"))
-    assert "Done: I have deleted this conversation" in texts(servers.say(user, "forget me"))
+    assert "Delete this conversation" in texts(servers.say(user, "forget me"))
+    assert "Done: I have deleted this conversation" in texts(servers.say(user, "yes"))
 
 
 @pytest.mark.parametrize("endpoints", ["endpoints.yml", "endpoints.scale-out.yml"])

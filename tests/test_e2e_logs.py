@@ -60,7 +60,8 @@ def converse_over_rest(servers, sender):
     servers.say(sender, "Xyzzyvale weather tomorrow?")
     servers.say(sender, '/inform_goal{"language": "Quuxtopia"}')  # refused payload, read as text
     servers.say(sender, "what is <b>Zorblaxian</b>\x07 [Skywin](javascript:alert(1))?")  # cleaned input
-    assert "Done: I have deleted this conversation" in texts(servers.say(sender, "forget me"))
+    assert "Delete this conversation" in texts(servers.say(sender, "forget me"))
+    assert "Done: I have deleted this conversation" in texts(servers.say(sender, "yes"))
 
 
 def test_ordinary_traffic_logs_no_error_no_user_words_no_raw_ids(servers):
@@ -78,6 +79,7 @@ def test_ordinary_traffic_logs_no_error_no_user_words_no_raw_ids(servers):
             await chat.ask("which cluster fits me?")
             await chat.ask("we recycle Plughwerk batteries for Xyzzyvale")
             await chat.ask("oublie-moi")
+            await chat.ask("oui")
             return chat.session_id
 
     socket_session = asyncio.run(over_socketio())

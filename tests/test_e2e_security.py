@@ -1,6 +1,6 @@
 """Security of the assistant as scripts/run.sh starts it: Rasa's HTTP API only behind a token (and
-refused without one), CORS and the socket.io origin limited to the chat page, the action server on
-127.0.0.1 only; no secret in the repository; models trained by Rasa 3.6.21 only."""
+refused without one), CORS and the socket.io origin limited to the chat page, the Rasa and action
+servers on 127.0.0.1 unless told otherwise; no secret in the repository; models trained by Rasa 3.6.21 only."""
 
 import asyncio
 import json
@@ -19,6 +19,7 @@ import requests
 import socketio
 import yaml
 
+from scripts import launcher
 from tests.channel_mocks import CHANNEL_VARIABLES
 from tests.hardening import SocketChat, texts_of
 from tests.servers import MODEL, ROOT, action_endpoint_yaml, ensure_model, environment, free_port, tracker_store_yaml
@@ -28,7 +29,7 @@ RUN = str(ROOT / "scripts" / "run.sh")
 
 def run_sh_env(**extra: str) -> dict:
     env = environment(**{name: "" for name in CHANNEL_VARIABLES})
-    for name in ("RASA_API_TOKEN", "WEB_ORIGIN", "RASA_ENDPOINTS", "CONVERSATIONS_DB", "ACTIONS_HOST"):
+    for name in ("RASA_API_TOKEN", "WEB_ORIGIN", "RASA_ENDPOINTS", "CONVERSATIONS_DB", "ACTIONS_HOST", "RASA_HOST"):
         env.pop(name, None)
     env.update(extra)
     return env
@@ -155,9 +156,19 @@ def test_what_run_sh_writes_is_for_its_user_only(started):
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, f"{path}: {oct(path.stat().st_mode)}"
 
 
-def test_the_action_server_listens_on_localhost_only(started):
+def test_the_rasa_and_action_servers_listen_on_localhost_only(started):
     assert listening_addresses(started["ACTIONS_PORT"]) == {"127.0.0.1"}
-    assert listening_addresses(started["RASA_PORT"]) == {"0.0.0.0"}  # the channels must be reachable
+    assert listening_addresses(started["RASA_PORT"]) == {"127.0.0.1"}  # a reverse proxy on this host reaches it
+
+
+def test_the_interfaces_are_set_for_a_deployment_behind_a_balancer():
+    """RASA_HOST and ACTIONS_HOST, for servers that a load balancer or Rasa on another machine calls."""
+    env = environment(RASA_HOST="10.0.0.11", ACTIONS_HOST="10.0.0.21")
+    command = launcher.rasa_command(5005, Path("endpoints.yml"), Path("credentials.yml"), env)
+    assert command[command.index("--interface") + 1] == "10.0.0.11"
+    assert launcher.actions_environment(env)["SANIC_HOST"] == "10.0.0.21"
+    default = launcher.rasa_command(5005, Path("endpoints.yml"), Path("credentials.yml"), run_sh_env())
+    assert default[default.index("--interface") + 1] == "127.0.0.1"
 
 
 def test_each_server_gets_only_the_secrets_it_needs(started):

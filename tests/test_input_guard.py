@@ -91,7 +91,7 @@ def test_the_payloads_accepted_are_those_of_the_bots_buttons():
         "ask_cluster_website": {"cluster"}, "ask_join": {"cluster"}, "list_clusters": {"sector"},
         "inform_organisation_type": {"organisation_type"}, "inform_goal": {"goal"}, "skip_question": set(),
         "list_sectors": set(), "ask_policy_difference": set(), "ask_policy_history": set(),
-        "ask_policy_clustering": set(), "greet": set(),
+        "ask_policy_clustering": set(), "greet": set(), "affirm": set(), "deny": set(),  # "Delete this conversation?"
     }
 
 

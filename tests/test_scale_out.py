@@ -9,6 +9,8 @@ directories (scripts/services.py) and stopped afterwards.
    processed one after the other (no interleaving), none lost, none duplicated, every reply
    delivered. This is what Rasa's own RedisLockStore gets wrong between instances
    (RasaHQ/rasa#11256, reverted in #11428); stores.redis_lock_store.AtomicRedisLockStore fixes it.
+3. "Forget me" confirmed on one instance: the conversation is gone from PostgreSQL, and the other
+   instance, which served it last and kept its tracker, starts it afresh too.
 
 The channels are those `make run-scale-out` uses (scripts/launcher.write_credentials: the
 project's REST and socket.io channels, plus GET /health). Each part prints its counts: messages, conversations, lost, duplicated, 5xx (and finer ones).
@@ -405,3 +407,35 @@ def test_atomic_lock_store_issues_each_ticket_once(cluster):
     for number in numbers:
         stores[number % 2].cleanup(conversation, number)
     assert stores[0].get_lock(conversation) is None
+
+
+# --- 3. "forget me" on one instance: the other no longer has the conversation -----------------
+
+@pytest.mark.parametrize("yes_on", [0, 1], ids=["yes-on-the-same-instance", "yes-on-the-other-instance"])
+def test_forget_me_on_one_instance_is_forgotten_by_the_other(cluster, yes_on):
+    """Each instance keeps the trackers it served in memory (stores/bounded_tracker_store.py): the
+    one that did not delete must read the deletion from PostgreSQL, not answer from what it kept."""
+    sender = f"so-forget-{uuid.uuid4().hex[:8]}"
+
+    def say(instance: int, text: str) -> str:
+        answer = requests.post(f"{cluster.urls[instance]}/webhooks/rest/webhook", timeout=REQUEST_TIMEOUT,
+                               json={"sender": sender, "message": text})
+        answer.raise_for_status()
+        return "\n".join(m.get("text", "") for m in answer.json())
+
+    assert "Skywin is the Aerospace" in say(0, "tell me about Skywin")
+    assert "What does your organisation do?" in say(1, "which cluster fits me?")
+    say(1, "my company Acme Drones builds drones in Namur")  # instance 2 now holds all of it
+    assert "Acme Drones" in json.dumps(read_events(cluster.pg, [sender]))
+
+    assert say(0, "forget me").startswith("Delete this conversation")
+    assert say(yes_on, "yes").startswith("Done: I have deleted this conversation")
+    assert read_events(cluster.pg, [sender]) == {sender: []}
+
+    # instance 2, which served the conversation last, starts afresh too: no cluster in focus, no
+    # guided dialogue pending, nothing of the old conversation stored again
+    assert "Which cluster do you mean?" in say(1, "what are its axes?")
+    assert "Which cluster do you mean?" in say(0, "and its website?")
+    events = read_events(cluster.pg, [sender])[sender]
+    assert [e["text"] for e in events if e["event"] == "user"] == ["what are its axes?", "and its website?"]
+    assert "Acme Drones" not in json.dumps(events)

@@ -446,6 +446,39 @@ def test_french_switch_sends_language_fr(page, watch):
     assert page.locator("html").get_attribute("lang") == "en"
 
 
+def test_forget_me_clears_the_browser_and_starts_a_new_session(page, site):
+    """After a yes to "Delete this conversation?", the browser keeps nothing of it: the widget's
+    transcript and session id (localStorage) and sessionStorage are cleared, and a new session starts."""
+    send(page, "What is Skywin?")
+    stored = page.evaluate("() => JSON.parse(localStorage.getItem('chat_session'))")
+    old_session = stored["session_id"]
+    assert old_session and "What is Skywin?" in json.dumps(stored)
+    assert site.servers.rows(old_session)
+    page.evaluate("() => sessionStorage.setItem('kept-by-the-page', 'What is Skywin?')")
+
+    send(page, "forget me")
+    expect(bot_says(page, "Delete this conversation")).to_be_visible()
+    assert site.servers.rows(old_session)  # nothing deleted before the yes
+    with page.expect_navigation(timeout=REPLY_TIMEOUT):
+        replies_of_last_message(page).filter(has_text="Yes, delete it").click()
+    expect(page.locator("#chat-forgotten")).to_be_visible()
+    expect(page.locator("#chat-forgotten")).to_have_text(re.compile("Your conversation was deleted"))
+    assert "forgotten" not in page.url
+    expect(page.locator(BOT).first).to_be_visible(timeout=REPLY_TIMEOUT)  # the new session's greeting
+    wait_until_quiet(page)
+
+    assert page.evaluate("() => sessionStorage.length") == 0
+    kept = page.evaluate("() => JSON.stringify(Object.assign({}, localStorage))")
+    assert old_session not in kept and "Skywin" not in kept and "forget me" not in kept
+    assert page.evaluate("() => localStorage.getItem('wallonia-chat-language')") == "en"  # a choice, not the talk
+    new_session = page.evaluate("() => JSON.parse(localStorage.getItem('chat_session')).session_id")
+    assert new_session and new_session != old_session
+    assert site.servers.rows(old_session) == []
+    expect(page.locator(USER).filter(has_text="What is Skywin?")).to_have_count(0)
+    send(page, "What is BioWin?")  # the new conversation goes on
+    expect(bot_says(page, "BioWin").first).to_be_visible()
+
+
 def test_every_request_stays_on_localhost(page, watch):
     assert watch.requests, "no request recorded"
     outside = [url for url in watch.requests

@@ -7,6 +7,7 @@
   var RASA_URL = config.rasaUrl || "http://localhost:5005";
   var LANGUAGES = ["en", "fr"];
   var STORAGE_KEY = "wallonia-chat-language";
+  var FORGOTTEN_PARAM = "forgotten";  // in the URL of the reload that follows "forget me"
 
   // The English texts are the page's own (index.html); only the French ones live here.
   var FRENCH = {
@@ -27,7 +28,9 @@
       "de l'assistant, 90 jours par défaut, pour que la conversation puisse se poursuivre. Ce navigateur en " +
       "garde une copie pour que le chat survive au rechargement de la page.",
     "privacy-forget": "Pour effacer votre conversation, écrivez « oubliez-moi » (ou « forget me ») dans le chat.",
-    "chat-title": "Discuter avec l'assistant"
+    "chat-title": "Discuter avec l'assistant",
+    "chat-forgotten": "Votre conversation a été supprimée, chez l'assistant et dans ce navigateur. " +
+      "Celle-ci est nouvelle."
   };
 
   var WIDGET_TEXTS = {
@@ -107,8 +110,40 @@
       userBackgroundColor: "#123f6d",
       assistTextColor: "#1b1b1b",
       assistBackgoundColor: "#eef1f5",
-      customMessageDelay: function () { return 300; }
+      customMessageDelay: function () { return 300; },
+      onSocketEvent: { bot_uttered: onBotMessage }
     };
+  }
+
+  // --- "Forget me": the browser keeps nothing of a deleted conversation. -----------------------
+  // Once the assistant has deleted the conversation it says so with {"conversation_forgotten": true}
+  // (actions/privacy.py). The widget keeps the transcript and the session id in localStorage: the
+  // page clears both storages (all but the language choice) and reloads, so that a new session
+  // starts; the reload clears them again before the widget starts, in case the widget wrote since.
+  function onBotMessage(message) {
+    if (!message || message.conversation_forgotten !== true) return;
+    clearStorage();
+    var url = new URL(window.location.href);
+    url.searchParams.set(FORGOTTEN_PARAM, "1");
+    window.location.replace(url.pathname + url.search + url.hash);
+  }
+
+  function clearStorage() {
+    try {
+      var language = window.localStorage.getItem(STORAGE_KEY);
+      window.localStorage.clear();
+      window.sessionStorage.clear();
+      if (language) window.localStorage.setItem(STORAGE_KEY, language);
+    } catch (error) { /* storage may be disabled: then it kept nothing */ }
+  }
+
+  function afterForgetting() {
+    var url = new URL(window.location.href);
+    if (!url.searchParams.has(FORGOTTEN_PARAM)) return;
+    clearStorage();
+    url.searchParams.delete(FORGOTTEN_PARAM);
+    window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+    document.getElementById("chat-forgotten").hidden = false;
   }
 
   function renderWidget() {
@@ -226,6 +261,7 @@
     button.addEventListener("click", function () { setLanguage(button.getAttribute("data-language")); });
   });
 
+  afterForgetting();
   applyPageLanguage(customData.language);
   renderWidget();
 })();
