@@ -129,6 +129,8 @@ def _attributes(tracker: Tracker, reading: Reading, cluster: Cluster, targets: T
     other one?") or a correction, what was asked last."""
     asked = list(reading.attributes)
     by_intent = CLUSTER_ATTRIBUTE_BY_INTENT.get(intent_of(tracker))
+    if reading.unknown_facts and not asked:  # "who is the director?" asks that only, whatever the intent
+        by_intent = None
     if by_intent and by_intent not in asked:
         asked.insert(0, by_intent)
     if not asked and not reading.unknown_facts and targets.how in ("other", "named"):
@@ -221,7 +223,8 @@ class ActionAnswerCluster(Action):
         if targets.how == "order":
             reply = render.ordering(knowledge, targets.clusters, targets.undated, reading.order, language, founding_year)
             send(dispatcher, render.joined([reply], lead))
-            return state.shown(targets.clusters + targets.undated) if targets.clusters else []
+            # The first in that order is the one the answer names: "and its website?" means it.
+            return state.shown(targets.clusters + targets.undated, targets.clusters[0]) if targets.clusters else []
         every_cluster = {c.id for c in knowledge.clusters}
         if targets.how == "filter" and set(state.shown_clusters(tracker)) == every_cluster:
             return ActionListClusters().run(dispatcher, tracker, domain)  # a filter of everything is a list
@@ -288,7 +291,9 @@ class ActionAnswerCluster(Action):
         elif intent_of(tracker) == "ask_list_item":
             dispatcher.utter_message(response="utter_rephrase")
         else:
-            recommended = _recommend_from(dispatcher, tracker, language, tentative=True, uncovered=True)
+            asks_an_attribute = set(reading.attributes) - {"overview"}  # "and its website?" describes no activity
+            recommended = None if asks_an_attribute else _recommend_from(dispatcher, tracker, language, tentative=True,
+                                                                        uncovered=True)
             if recommended is not None:  # "small dev shop, we make mobile apps, which cluster?"
                 return recommended
             send(dispatcher, render.ask_which_cluster(knowledge, language))

@@ -4,7 +4,7 @@ and the policies use:
   french_name, notes), one entity per attribute, in the order asked ("X's website and its date");
 - `unknown_fact`: a fact the sources give for no cluster (headcount, director, email, phone,
   address, fee, budget, projects_count);
-- `reference`: what a follow-up points at among the clusters last shown (other, both, all,
+- `reference`: what a follow-up points at among the clusters last shown (other, others, both, all,
   plural, filter, correction), and `position` ("the second one": 2, "the last": 0);
 - `order`: an ordering by founding date (oldest, newest);
 - `other_sense`: "cluster" in another sense or of another region (computing, science, medicine,
@@ -63,7 +63,7 @@ NOTHING_BETTER = {None, "nlu_fallback", "out_of_scope", "greet", "thank", "help"
 UNSURE = NOTHING_BETTER | {"list_clusters", "list_sectors"}
 # Words that point back at the clusters just shown, whatever the classifier says ("which of
 # these are poles?" is no question about the policy); an ordering ("the oldest") too.
-FOLLOW_UP_CUES = {"other", "both", "filter", "correction"}
+FOLLOW_UP_CUES = {"other", "others", "both", "filter", "correction"}
 # Words that point back only when the classifier has nothing better ("them", "the oldest").
 WEAK_CUES = {"all", "plural"}
 # How to join and the policy: a fact nobody has about a named cluster is no question about them

@@ -82,7 +82,7 @@ def parse_position(text: str) -> Optional[int]:
 class Reading:
     attributes: Tuple[str, ...] = ()  # in the order the message asks them
     unknown_facts: Tuple[str, ...] = ()
-    references: Tuple[str, ...] = ()  # other, both, all, plural, filter, correction
+    references: Tuple[str, ...] = ()  # other, others, both, all, plural, filter, correction, same_sector
     order: Optional[str] = None  # oldest | newest
     other_sense: Optional[str] = None  # computing, science, medicine, other_region
     in_scope: bool = False  # words that keep the message about Wallonia's clusters
@@ -440,6 +440,8 @@ def resolve_targets(
     others = [c for c in shown if c != focus]
     if "same_sector" in references and focus and knowledge.cluster(focus):
         filters = {**filters, "sector": knowledge.cluster(focus).sector}
+    if "others" in references and not named and len(others) >= 2:  # "are the other two poles?"
+        return Targets(tuple(_filtered(others, filters, knowledge) if "filter" in references else others), "group")
     if references & {"correction", "other"} and not named:
         meant = _corrected(references, shown, others, focus, knowledge, filters, matches)
         if meant:
@@ -546,6 +548,8 @@ def premise_corrections(
             if not match:
                 continue
             before = _COUNT_BEFORE.search(normalized[: match.start()])
+            if before and normalized[: before.start()].split()[-1:] in (["other"], ["autres"], ["these"], ["those"]):
+                before = None  # "are the other two poles?" claims no count
             if before:
                 word = before.group(1)
                 claimed_count = int(word) if word.isdigit() else _NUMBER_WORDS[word]

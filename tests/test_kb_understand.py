@@ -177,3 +177,12 @@ def test_a_broken_vocabulary_names_its_file_entry_and_problem(knowledge_copy):
     path.write_text("attributes: [unclosed", encoding="utf-8")
     with pytest.raises(KnowledgeError, match="invalid YAML"):
         load_understanding(knowledge_copy)
+
+
+def test_the_others_are_all_but_the_one_in_focus(understanding, knowledge):
+    reading = understanding.read("are the other two poles?")
+    assert "others" in reading.references
+    targets = resolve_targets(reading, [], ["skywin", "biowin", "tweed"], "skywin", None, knowledge,
+                              {"sector": None, "cluster_type": "competitiveness"})
+    assert targets.clusters == ("biowin", "tweed") and targets.how == "group"
+    assert premise_corrections("are the other two poles?", [], ["competitiveness"], [], knowledge) == []
