@@ -98,7 +98,7 @@ class _Reader:
             text = self.text_value(value, f"{where}.{text_key}")
         else:
             raise self.fail(f"'{where}' lacks its '{text_key}'")
-        sources = self.source_ids(raw, where)
+        sources = self.named_sources(raw, where)
         return Fact(
             text=text,
             sources=sources,
@@ -117,7 +117,7 @@ class _Reader:
             raise self.fail(f"'{where}.as_of' must be a month, YYYY-MM, got {as_of!r}")
         return str(as_of)
 
-    def source_ids(self, raw: Dict[str, Any], where: str) -> Tuple[Source, ...]:
+    def named_sources(self, raw: Dict[str, Any], where: str) -> Tuple[Source, ...]:
         """`source`: one id of sources.yml's `supplementary`, or a list of them; none: the page."""
         ids = raw.get("source")
         if ids is None:
@@ -139,7 +139,7 @@ class _Reader:
         items = self.field(raw, "items", list)
         if not items:
             raise self.fail(f"'{name}.items' is empty")
-        sources = self.source_ids(raw, name)
+        sources = self.named_sources(raw, name)
         return ItemList(
             label=self.text(raw, "label"),
             items=tuple(self.text_value(item, f"{name}.items[{i}]") for i, item in enumerate(items)),
