@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import yaml
 
-from kb.model import Cluster, Fact, ItemList, KnowledgeBase, Topic
+from kb.model import Cluster, Fact, ItemList, KnowledgeBase, Source, Topic
 
 _MESSAGES: Dict[str, Dict[str, Any]] = yaml.safe_load(
     (Path(__file__).with_name("messages.yml")).read_text(encoding="utf-8")
@@ -55,14 +55,26 @@ def page_note(kb: KnowledgeBase, language: str) -> str:
     return say("page_source", language, title=kb.sources.page_title.get(language), period=kb.sources.page_period.get(language))
 
 
+def source_name(source: Source, language: str) -> str:
+    """A source as a person can open it: its name, linked (Markdown, which the web widget, Telegram
+    and Slack render as a link) where its address is known."""
+    name = source.name.get(language)
+    return f"[{name}]({source.url})" if source.url else name
+
+
+def as_of_date(as_of: str, language: str) -> str:
+    """"2026-11" → "November 2026" / "novembre 2026"."""
+    year, month = as_of.split("-")
+    return f"{_MESSAGES['months'][language][month]} {year}"
+
+
 def fact_note(fact: Fact, language: str) -> str:
     """Provenance of a supplementary fact (a page fact gets the page note once per answer)."""
     if fact.from_page:
         return ""
-    note = say("fact_source", language, source=fact.source, as_of=fact.as_of)
-    if fact.disputed:
-        note = note[:-1] + f"; {say('disputed', language)})"
-    return note
+    key = "fact_source" if len(fact.sources) == 1 else "fact_sources"
+    return say(key, language, sources=_join([source_name(s, language) for s in fact.sources], language),
+               as_of=as_of_date(fact.as_of, language), disputed=say("disputed", language) if fact.disputed else "")
 
 
 def fact_text(fact: Fact, language: str) -> str:
@@ -253,11 +265,11 @@ def topic(kb: KnowledgeBase, topic: Topic, language: str, only: Optional[Sequenc
     parts += [fact_text(p, language) for p in paragraphs]
     if topic.list:
         open_mark = f" ({say('among_others', language)})" if topic.list.open else ""
-        source = fact_note(Fact(topic.list.label, topic.list.source, topic.list.as_of), language)
+        source = fact_note(Fact(topic.list.label, topic.list.sources, topic.list.as_of), language)
         heading = say("topic_list_heading", language, label=topic.list.label.get(language), open=open_mark)
         heading = f"{heading} {source}".rstrip() if source else heading
         parts.append(f"{heading}\n" + _numbered([i.get(language) for i in topic.list.items]))
-    if any(p.from_page for p in paragraphs) or (topic.list and topic.list.source is None):
+    if any(p.from_page for p in paragraphs) or (topic.list and not topic.list.sources):
         parts.append(page_note(kb, language))
     buttons = [button(kb.cluster(c).name, "ask_cluster_info", cluster=c) for c in topic.clusters]
     return Reply("\n\n".join(parts), buttons)

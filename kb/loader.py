@@ -1,6 +1,7 @@
 """Loads `knowledge/` and validates it, so that a broken edit stops with a message naming the
 file, the entry and the problem instead of surfacing as a wrong answer later."""
 
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -14,6 +15,7 @@ from kb.model import (
     ItemList,
     KnowledgeBase,
     Sector,
+    Source,
     Sources,
     Text,
     Topic,
@@ -30,13 +32,14 @@ class KnowledgeError(ValueError):
 
 
 class _Reader:
-    """Reads one file's data, so that every error knows its file and entry."""
+    """Reads one file's data, so that every error knows its file and entry; `sources` are the
+    supplementary sources of sources.yml that facts may name."""
 
-    def __init__(self, path: Path, entry: str = "(file)") -> None:
-        self.path, self.entry = path, entry
+    def __init__(self, path: Path, entry: str = "(file)", sources: Optional[Dict[str, Source]] = None) -> None:
+        self.path, self.entry, self.sources = path, entry, sources or {}
 
     def at(self, entry: str) -> "_Reader":
-        return _Reader(self.path, entry)
+        return _Reader(self.path, entry, self.sources)
 
     def fail(self, problem: str) -> KnowledgeError:
         return KnowledgeError(self.path, self.entry, problem)
@@ -95,16 +98,39 @@ class _Reader:
             text = self.text_value(value, f"{where}.{text_key}")
         else:
             raise self.fail(f"'{where}' lacks its '{text_key}'")
-        source = raw.get("source")
-        as_of = raw.get("as_of")
-        if source is not None and as_of is None:
-            raise self.fail(f"'{where}' has a source but no 'as_of' date")
+        sources = self.named_sources(raw, where)
         return Fact(
             text=text,
-            source=str(source) if source is not None else None,
-            as_of=str(as_of) if as_of is not None else None,
+            sources=sources,
+            as_of=self.as_of(raw, where, sources),
             disputed=bool(raw.get("disputed", False)),
         )
+
+    def as_of(self, raw: Dict[str, Any], where: str, sources: Tuple[Source, ...]) -> Optional[str]:
+        """When a supplementary fact was checked, `YYYY-MM` (shown as "November 2026")."""
+        as_of = raw.get("as_of")
+        if as_of is None:
+            if sources:
+                raise self.fail(f"'{where}' has a source but no 'as_of' date")
+            return None
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(as_of)):
+            raise self.fail(f"'{where}.as_of' must be a month, YYYY-MM, got {as_of!r}")
+        return str(as_of)
+
+    def named_sources(self, raw: Dict[str, Any], where: str) -> Tuple[Source, ...]:
+        """`source`: one id of sources.yml's `supplementary`, or a list of them; none: the page."""
+        ids = raw.get("source")
+        if ids is None:
+            return ()
+        ids = ids if isinstance(ids, list) else [ids]
+        if not ids:
+            raise self.fail(f"'{where}.source' is an empty list")
+        for source_id in ids:
+            if not isinstance(source_id, str) or source_id not in self.sources:
+                raise self.fail(
+                    f"'{where}' names unknown source {source_id!r} (known: {', '.join(self.sources)})"
+                )
+        return tuple(self.sources[source_id] for source_id in ids)
 
     def item_list(self, data: Dict[str, Any], name: str) -> Optional[ItemList]:
         raw = self.field(data, name, dict, required=False)
@@ -113,12 +139,13 @@ class _Reader:
         items = self.field(raw, "items", list)
         if not items:
             raise self.fail(f"'{name}.items' is empty")
+        sources = self.named_sources(raw, name)
         return ItemList(
             label=self.text(raw, "label"),
             items=tuple(self.text_value(item, f"{name}.items[{i}]") for i, item in enumerate(items)),
             open=bool(raw.get("open", False)),
-            source=str(raw["source"]) if raw.get("source") else None,
-            as_of=str(raw["as_of"]) if raw.get("as_of") else None,
+            sources=sources,
+            as_of=self.as_of(raw, name, sources),
         )
 
 
@@ -140,12 +167,27 @@ def _load_sources(path: Path) -> Sources:
     data = reader.mapping(_read_yaml(path), "sources.yml")
     page = reader.at("page")
     page_data = page.mapping(page.field(data, "page", dict), "page")
-    supplementary = reader.at("supplementary")
+    supplementary = {}
+    for source_id, raw in reader.mapping(reader.field(data, "supplementary", dict), "supplementary").items():
+        entry = reader.at(f"supplementary.{source_id}")
+        raw = entry.mapping(raw, str(source_id))
+        name = raw.get("name")
+        if isinstance(name, str) and name.strip():
+            name = Text(en=name.strip(), fr=name.strip())  # a site's name reads the same
+        else:
+            name = entry.text(raw, "name")
+        url = entry.field(raw, "url", str, required=False)
+        if url is not None and not url.startswith("https://"):
+            raise entry.fail(f"url '{url}' must start with https://")
+        unknown = set(raw) - {"name", "url"}
+        if unknown:
+            raise entry.fail(f"unknown field(s) {sorted(unknown)}")
+        supplementary[str(source_id)] = Source(id=str(source_id), name=name, url=url)
     return Sources(
         page_title=page.text(page_data, "title"),
         page_period=page.text(page_data, "period"),
-        supplementary_title=supplementary.text(supplementary.field(data, "supplementary", dict), "title"),
         portal=reader.field(data, "portal", str),
+        supplementary=supplementary,
     )
 
 
@@ -169,8 +211,8 @@ def _load_sectors(path: Path) -> Tuple[Sector, ...]:
     return tuple(sectors)
 
 
-def _load_policy(path: Path) -> Tuple[Tuple[ClusterType, ...], Dict[str, Topic]]:
-    reader = _Reader(path)
+def _load_policy(path: Path, sources: Dict[str, Source]) -> Tuple[Tuple[ClusterType, ...], Dict[str, Topic]]:
+    reader = _Reader(path, sources=sources)
     data = reader.mapping(_read_yaml(path), "policy.yml")
     types = []
     for type_id, raw in reader.mapping(reader.field(data, "cluster_types", dict), "cluster_types").items():
@@ -202,9 +244,9 @@ def _load_policy(path: Path) -> Tuple[Tuple[ClusterType, ...], Dict[str, Topic]]
     return tuple(types), topics
 
 
-def _load_cluster(path: Path, sector_ids: List[str], type_ids: List[str]) -> Cluster:
+def _load_cluster(path: Path, sector_ids: List[str], type_ids: List[str], sources: Dict[str, Source]) -> Cluster:
     data = _read_yaml(path)
-    reader = _Reader(path, path.stem)
+    reader = _Reader(path, path.stem, sources)
     data = reader.mapping(data, path.name)
     reader = reader.at(str(data.get("id", path.stem)))
     cluster_id = reader.field(data, "id", str)
@@ -261,15 +303,16 @@ def _refuse_duplicates(path: Path, names: List[str], what: str) -> None:
 def load_knowledge(directory: Union[str, Path] = DEFAULT_KNOWLEDGE_DIR) -> KnowledgeBase:
     """Loads and validates every file of `directory`; raises `KnowledgeError` on the first problem."""
     directory = Path(directory)
+    sources = _load_sources(directory / "sources.yml")
     sectors = _load_sectors(directory / "sectors.yml")
-    cluster_types, topics = _load_policy(directory / "policy.yml")
+    cluster_types, topics = _load_policy(directory / "policy.yml", sources.supplementary)
     sector_ids = [s.id for s in sectors]
     type_ids = [t.id for t in cluster_types]
     cluster_dir = directory / "clusters"
     paths = sorted(cluster_dir.glob("*.yml"))
     if not paths:
         raise KnowledgeError(cluster_dir, "(folder)", "holds no cluster file")
-    clusters = [_load_cluster(path, sector_ids, type_ids) for path in paths]
+    clusters = [_load_cluster(path, sector_ids, type_ids, sources.supplementary) for path in paths]
     _refuse_duplicates(cluster_dir, [c.name for c in clusters], "cluster name")
     _refuse_shared_aliases(cluster_dir, clusters)
     for topic in topics.values():
@@ -277,7 +320,7 @@ def load_knowledge(directory: Union[str, Path] = DEFAULT_KNOWLEDGE_DIR) -> Knowl
             if cluster_id not in {c.id for c in clusters}:
                 raise KnowledgeError(directory / "policy.yml", f"topics.{topic.id}", f"unknown cluster '{cluster_id}'")
     return KnowledgeBase(
-        sources=_load_sources(directory / "sources.yml"),
+        sources=sources,
         sectors=sectors,
         cluster_types=cluster_types,
         clusters=tuple(sorted(clusters, key=lambda c: (c.order, c.id))),

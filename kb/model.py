@@ -16,17 +16,27 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where supplementary facts come from, as a person can name and open it (`url` None when no
+    address is known)."""
+
+    id: str
+    name: Text
+    url: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class Fact:
-    """A statement with its provenance. `source` None means the source page."""
+    """A statement with its provenance. No `sources` means the source page."""
 
     text: Text
-    source: Optional[str] = None
+    sources: Tuple[Source, ...] = ()
     as_of: Optional[str] = None
     disputed: bool = False
 
     @property
     def from_page(self) -> bool:
-        return self.source is None
+        return not self.sources
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,7 @@ class ItemList:
     label: Text
     items: Tuple[Text, ...]
     open: bool = False
-    source: Optional[str] = None  # None: the source page
+    sources: Tuple[Source, ...] = ()  # none: the source page
     as_of: Optional[str] = None
 
 
@@ -90,8 +100,8 @@ class Topic:
 class Sources:
     page_title: Text
     page_period: Text
-    supplementary_title: Text
     portal: str
+    supplementary: Dict[str, Source]  # by id
 
 
 @dataclass(frozen=True)

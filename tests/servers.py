@@ -1,7 +1,9 @@
 """Starts the real action server and Rasa server on free ports for end-to-end tests, through
 scripts/launcher.py: the servers `make run` starts (guarded channels, runtime/, SQLite store)."""
 
+import functools
 import json
+import re
 import sqlite3
 import subprocess
 from dataclasses import dataclass, field
@@ -73,10 +75,14 @@ class Servers:
         self.processes.clear()
 
     def say(self, sender: str, text: str, metadata: Optional[dict] = None) -> List[dict]:
+        """The replies to `text`; none of them, in any suite, may name a file of the project."""
         body = {"sender": sender, "message": text, **({"metadata": metadata} if metadata else {})}
         response = requests.post(f"{self.url}/webhooks/rest/webhook", json=body, timeout=60)
         response.raise_for_status()
-        return response.json()
+        replies = response.json()
+        named = project_file_name().search(texts(replies))
+        assert named is None, f"a reply to {text!r} names the project file {named.group()!r}: {texts(replies)}"
+        return replies
 
     # --- the tracker store ------------------------------------------------------------------
 
@@ -92,6 +98,20 @@ class Servers:
 
     def user_events(self, sender: str) -> List[Dict[str, Any]]:
         return [row for row in self.rows(sender) if row["type"] == "user"]
+
+
+# The files the knowledge was built from, kept outside the repository (../shared/source/).
+SOURCE_MATERIAL = ("supplementary-facts.md", "wallonia-key-sectors-page.txt")
+
+
+@functools.lru_cache(maxsize=1)
+def project_file_name() -> "re.Pattern[str]":
+    """Matches the name of any file of the repository (or of its source material) with an
+    extension: a user can open none of them, so no reply may name one."""
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    names = {Path(line).name for line in listed.splitlines() if "." in Path(line).name.strip(".")}
+    names |= set(SOURCE_MATERIAL)
+    return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)), re.IGNORECASE)
 
 
 def texts(replies: List[dict]) -> str:

@@ -39,7 +39,8 @@ TEAM, APP, BOT_USER = "T0TEAM0001", "A0APP00001", "U0BOT00001"
 @pytest.mark.parametrize("markdown, mrkdwn", [
     ("**Skywin** — competitiveness cluster.", "*Skywin* — competitiveness cluster."),
     ("_From the page, circa 2010–2013._", "_From the page, circa 2010–2013._"),
-    ("Website: https://www.skywin.be (source: x)", "Website: <https://www.skywin.be> (source: x)"),
+    ("Website: https://www.skywin.be (source: [skywin.be](https://www.skywin.be), as of November 2026)",
+     "Website: <https://www.skywin.be> (source: <https://www.skywin.be|skywin.be>, as of November 2026)"),
     ("see https://clusters.wallonie.be.", "see <https://clusters.wallonie.be>."),
     ("[the portal](https://example.org/?a=1&b=2)", "<https://example.org/?a=1&amp;b=2|the portal>"),
     ("R&D <partners> & 3 > 2", "R&amp;D &lt;partners&gt; &amp; 3 &gt; 2"),

@@ -41,8 +41,11 @@ WEBHOOK_URL = "https://bot.example.org/webhooks/telegram/webhook"
      "<b>Skywin</b> — competitiveness cluster, sector “Mobility and Transport”."),
     ("_From the page Les pôles de compétitivité, 2010–2013: it describes that time._",
      "<i>From the page Les pôles de compétitivité, 2010–2013: it describes that time.</i>"),
-    ("Website: https://www.skywin.be (source: x, as of 2024)",
-     'Website: <a href="https://www.skywin.be">https://www.skywin.be</a> (source: x, as of 2024)'),
+    ("Website: https://www.skywin.be (source: [skywin.be](https://www.skywin.be), as of November 2026)",
+     'Website: <a href="https://www.skywin.be">https://www.skywin.be</a> '
+     '(source: <a href="https://www.skywin.be">skywin.be</a>, as of November 2026)'),
+    ("(sources : [greenwin.be, page « devenir membre »](https://www.greenwin.be) et aca-secretariat.be, novembre 2026)",
+     '(sources : <a href="https://www.greenwin.be">greenwin.be, page « devenir membre »</a> et aca-secretariat.be, novembre 2026)'),
     ("For current details, see https://clusters.wallonie.be.",
      'For current details, see <a href="https://clusters.wallonie.be">https://clusters.wallonie.be</a>.'),
     ("R&D <partners> & 3 > 2", "R&amp;D &lt;partners&gt; &amp; 3 &gt; 2"),

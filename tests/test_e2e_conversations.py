@@ -129,3 +129,13 @@ def test_low_confidence_asks_to_rephrase_with_suggestions(assistant):
     replies = assistant.say(new_user(), "asdfgh qwerty zxcv")
     assert "rephrase" in texts(replies) or "only answer questions" in texts(replies)
     assert button_titles(replies) or "only answer questions" in texts(replies)
+
+
+def test_sources_named_and_linked(assistant):
+    """A later fact names its sources as a person can open them, with the month they were checked
+    (and, like every reply of these suites, no file name of the project: tests/servers.py)."""
+    user = new_user()
+    website = texts(assistant.say(user, "what is Skywin's website?"))
+    assert "https://www.skywin.be (source: [skywin.be](https://www.skywin.be), as of November 2026)" in website
+    founded = texts(assistant.say(user, "when was it founded?"))
+    assert "(sources: Union wallonne des entreprises (UWE), " in founded and " and aca-secretariat.be, as of November 2026)" in founded

@@ -126,3 +126,11 @@ def test_page_language_is_the_default_for_short_messages(assistant):
 def test_other_languages_are_told_which_languages_are_spoken(assistant):
     answer = texts(assistant.say(new_user(), "Welche Cluster gibt es in Wallonien?"))
     assert "English and French" in answer and "français et l'anglais" in answer
+
+
+def test_sources_named_and_linked_in_french(assistant):
+    user = new_user()
+    website = texts(assistant.say(user, "quel est le site web de Skywin ?"))
+    assert "https://www.skywin.be (source : [skywin.be](https://www.skywin.be), novembre 2026)" in website
+    founded = texts(assistant.say(user, "il a été créé quand ?"))
+    assert "(sources : Union wallonne des entreprises (UWE), " in founded and " et aca-secretariat.be, novembre 2026)" in founded

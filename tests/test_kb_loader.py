@@ -93,6 +93,43 @@ def test_supplementary_fact_needs_its_date(knowledge_copy):
     assert "has a source but no 'as_of' date" in _error(knowledge_copy).problem
 
 
+def test_fact_naming_an_unknown_source_is_refused(knowledge_copy):
+    path = knowledge_copy / "clusters" / "skywin.yml"
+    _edit(path, lambda d: d["details"]["website"].update(source="supplementary-facts.md (skywin.be)"))
+    error = _error(knowledge_copy)
+    assert error.path == path and error.entry == "skywin"
+    assert "'details.website' names unknown source 'supplementary-facts.md (skywin.be)'" in error.problem
+    assert "skywin.yml" in str(error)
+
+
+def test_unknown_source_in_a_list_of_a_policy_paragraph_is_refused(knowledge_copy):
+    path = knowledge_copy / "policy.yml"
+    _edit(path, lambda d: d["topics"]["fees"]["paragraphs"][0].update(source=["greenwin-membership", "nowhere"]))
+    error = _error(knowledge_copy)
+    assert error.path == path and error.entry == "topics.fees"
+    assert "'paragraphs[0]' names unknown source 'nowhere'" in error.problem
+
+
+def test_source_ids_resolve_to_names_and_links(knowledge):
+    website = knowledge.cluster("skywin").website
+    assert [(s.id, s.name.en, s.url) for s in website.sources] == [("skywin", "skywin.be", "https://www.skywin.be")]
+    founded = knowledge.cluster("skywin").founded
+    assert [s.id for s in founded.sources] == ["uwe", "awex", "aca-secretariat"]
+    assert all(s.url is None for s in founded.sources)  # no address is known for them: none is made up
+
+
+def test_source_url_must_be_an_address(knowledge_copy):
+    path = knowledge_copy / "sources.yml"
+    _edit(path, lambda d: d["supplementary"]["skywin"].update(url="skywin.be"))
+    error = _error(knowledge_copy)
+    assert error.path == path and error.entry == "supplementary.skywin" and "must start with https://" in error.problem
+
+
+def test_as_of_must_be_a_month(knowledge_copy):
+    _edit(knowledge_copy / "clusters" / "skywin.yml", lambda d: d["details"]["website"].update(as_of="Nov 2026"))
+    assert "'details.website.as_of' must be a month, YYYY-MM" in _error(knowledge_copy).problem
+
+
 def test_topic_naming_an_unknown_cluster_is_refused(knowledge_copy):
     _edit(knowledge_copy / "policy.yml", lambda d: d["topics"]["sixth_cluster"].update(clusters=["nowin"]))
     error = _error(knowledge_copy)

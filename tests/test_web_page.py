@@ -246,6 +246,10 @@ def test_answers_a_question_about_a_cluster_with_a_clickable_link(page):
     expect(link).to_be_visible()
     assert "skywin" in link.get_attribute("href").lower()
     assert link.get_attribute("target") == "_blank" and link.get_attribute("rel") == "noopener noreferrer"
+    # The website's source is a link named as a person reads it, not Markdown left as text.
+    source_line = bot_says(page, "as of November 2026").last
+    expect(source_line.locator("a", has_text=re.compile(r"^skywin\.be$"))).to_have_attribute("href", "https://www.skywin.be")
+    assert "](" not in source_line.inner_text()
     expect(replies_of_last_message(page).first).to_be_visible()  # buttons as quick replies
     screenshot(page, "answer.png")
 
