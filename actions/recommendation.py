@@ -67,7 +67,7 @@ class ValidateRecommendationForm(FormValidationAction):
                 return {"tentative_cluster": STORE.ranker.rank(text).matches[0].cluster_id}
             # A description that matches no cluster (a bank, a hairdresser), or only by one word of
             # many, is said to be so.
-            described = bool(evidence.unexplained)
+            described = len(evidence.unexplained) >= (1 if intent == "describe_activity" else 2)
             return {"activity_vague": True, "activity_uncovered": True} if described else {}
         if intent == "describe_activity" and not text.startswith("/"):  # also a correction later on
             if requested in ("organisation_type", "goal") and activity_evidence(text).level != "strong":

@@ -21,7 +21,7 @@ from kb.text import fold, normalize
 VOCABULARY_FILE = "vocabulary.yml"
 SECTIONS = ("attributes", "unknown_facts", "references", "orders", "other_senses", "topics")
 WORD_LISTS = ("in_scope", "cluster_words", "activity_words", "excluding", "including_before", "including_after",
-              "counting", "in_general")
+              "joined_to_clusters", "counting", "in_general")
 FORM_QUESTIONS = ("organisation_type", "goal")
 # A typed word this close to an option's word (rapidfuzz ratio) stands for it ("universty").
 OPTION_MIN_SCORE = 85
@@ -133,6 +133,7 @@ class Understanding:
         self._excluding = phrases(word_lists["excluding"])
         self._including_before = phrases(word_lists["including_before"])
         self._including_after = phrases(word_lists["including_after"])
+        self._joined_to_clusters = phrases(word_lists["joined_to_clusters"])
         self._counting = phrases(word_lists["counting"])
         self._in_general = phrases(word_lists["in_general"])
         # The words of questions themselves, which say nothing of a cluster's activity.
@@ -237,8 +238,9 @@ class Understanding:
                 excluded.add(type_id)
                 continue
             named.add(type_id)
-            after = [fold(w) for w in normalize(text[end:]).split()]
-            alongside |= _ends_with(self._including_before, _words(text[:start])) or any(
+            before, after = _words(text[:start]), [fold(w) for w in normalize(text[end:]).split()]
+            joined = _ends_with(self._joined_to_clusters, before) and _ends_with(self._cluster_words, _drop_last(before))
+            alongside |= joined or _ends_with(self._including_before, before) or any(
                 after[:len(p)] == list(p) for p in self._including_after.phrases)
         kept = named - excluded
         if alongside and not excluded:
@@ -331,6 +333,14 @@ def _unstated(words: Sequence[str]) -> List[str]:
 
 def _words(text: str) -> List[str]:
     return [fold(w) for w in normalize(text).split()]
+
+
+def _drop_last(words: Sequence[str]) -> List[str]:
+    """The words without their last one, articles after it aside ("clusters and the" -> "clusters")."""
+    words = list(words)
+    while words and words[-1] in _SKIPPED:
+        words.pop()
+    return words[:-1]
 
 
 def _ends_with(phrases: "_Phrases", words: Sequence[str]) -> bool:

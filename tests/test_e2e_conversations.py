@@ -75,7 +75,7 @@ def test_compare(assistant):
         ("what is clustering?", "source of innovation"),
         ("since when does Wallonia have a cluster policy?", "2001"),
         ("what is the Marshall Plan?", "Marshall Plan"),
-        ("how many competitiveness clusters are there?", "environmental technologies"),
+        ("how many competitiveness clusters are there?", "6 competitiveness clusters"),
         ("what is the aim of the cluster policy?", "critical mass"),
         ("what is the difference between a business cluster and a competitiveness cluster?", "competitiveness"),
         ("which cluster was the sixth?", "GreenWin"),

@@ -37,7 +37,7 @@ def test_the_guided_dialogue_continues_after_both_servers_restart(tmp_path, know
 
         # French: "its axes" is still Skywin, and the pending question comes back, in French
         answer = texts(servers.say(french, "et ses axes ?"))
-        assert answer.startswith("Axes de Skywin :") and "« Plus intelligent »" in answer
+        assert answer.startswith("Les 3 axes de Skywin :") and "« Plus intelligent »" in answer
         assert answer.rstrip().endswith("Quel type d'organisation êtes-vous ?")
         # a button press (no text to tell a language from): the language slot kept, the form goes on
         replies = servers.say(french, startup)

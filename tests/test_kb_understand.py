@@ -91,6 +91,7 @@ def test_positions_and_numbers_that_are_not(text, position):
     ("the clusters, not the poles", "business"),
     ("les clusters hors pôles", "business"),
     ("every cluster and pole you know", None),
+    ("and the poles?", "competitiveness"),  # "and" joins no cluster word here
     ("how many clusters, poles included", None),
     ("les clusters y compris les pôles", None),
 ])
