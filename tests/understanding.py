@@ -92,6 +92,9 @@ def _fragment_found(fragment: str, text: str) -> bool:
     return any(normalize(option) in text for option in str(fragment).split("|") if normalize(option))
 
 
+_LINKS = re.compile(r"\[[^\]]*\]\([^)]*\)|https?://\S+")
+
+
 def check_turn(expect: dict, replies: Sequence[dict], language: str, namer: ClusterNamer,
                knowledge: KnowledgeBase) -> List[str]:
     """The problems of one reply against its expectation; empty when it passes."""
@@ -126,6 +129,7 @@ def check_turn(expect: dict, replies: Sequence[dict], language: str, namer: Clus
             problems.append(f"has {fragment!r}")
     names = tuple(alias for c in knowledge.clusters for alias in (c.name, *c.aliases))
     said = "\n".join(r.get("text", "") for r in replies if r.get("text"))
+    said = _LINKS.sub(" ", said)  # a source's link ("[skywin.be](https://…)") is in no language
     if detect_language(said, names) != language:
         problems.append(f"reply not in {language}")
     return problems
