@@ -89,6 +89,9 @@ class TextOnlyServer(AsyncServer):
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         if isinstance(data, bytes):
             return  # an attachment frame: nothing waits for one
+        if not isinstance(data, str):  # python-engineio decodes a numeric message ("41.5") to a number
+            logger.warning("Socket.io packet refused: not text.")
+            return
         if data[:1] in (str(socketio.packet.BINARY_EVENT), str(socketio.packet.BINARY_ACK)):
             self._binary_packet.pop(eio_sid, None)
             logger.warning("Socket.io binary packet refused (the chat sends none).")

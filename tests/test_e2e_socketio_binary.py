@@ -69,3 +69,16 @@ def test_a_binary_header_does_not_swallow_the_next_message(servers):
             return texts_of([await chat.next(timeout=20)])
 
     assert "Skywin" in asyncio.run(scenario())
+
+
+def test_a_numeric_message_is_refused_and_the_chat_goes_on(servers):
+    async def scenario():
+        async with WebSocketChat(servers.url) as chat:
+            for message in ("4-1.5", "4true", "4null"):  # python-engineio decodes these to a float, a bool, None
+                await chat.socket.send(message)
+            await chat.send("what is Skywin?")
+            return texts_of([await chat.next(timeout=20)])
+
+    assert "Skywin" in asyncio.run(scenario())
+    log = (servers.workdir / "rasa.log").read_text(errors="replace")
+    assert "Socket.io packet refused: not text." in log and "TypeError" not in log
