@@ -335,19 +335,21 @@ def _words(text: str) -> List[str]:
     return [fold(w) for w in normalize(text).split()]
 
 
-def _drop_last(words: Sequence[str]) -> List[str]:
-    """The words without their last one, articles after it aside ("clusters and the" -> "clusters")."""
+def _without_trailing_articles(words: Sequence[str]) -> List[str]:
     words = list(words)
     while words and words[-1] in _SKIPPED:
         words.pop()
-    return words[:-1]
+    return words
+
+
+def _drop_last(words: Sequence[str]) -> List[str]:
+    """The words without their last one, articles after it aside ("clusters and the" -> "clusters")."""
+    return _without_trailing_articles(words)[:-1]
 
 
 def _ends_with(phrases: "_Phrases", words: Sequence[str]) -> bool:
     """Whether the words end with one of the phrases, articles after it aside."""
-    words = list(words)
-    while words and words[-1] in _SKIPPED:
-        words.pop()
+    words = _without_trailing_articles(words)
     return any(len(words) >= len(p) and tuple(words[-len(p):]) == p for p in phrases.phrases)
 
 
