@@ -116,7 +116,7 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
                 continue
             reading = self._understanding.read(text)
             found = [{"entity": entity, "value": value, "start": 0, "end": len(text)}
-                     for entity, value in self._understanding.entity_values(text)]
+                     for entity, value in self._understanding.entity_values(text, reading)]
             if found:
                 message.set(ENTITIES, message.get(ENTITIES, []) + self.add_extractor_name(found), add_to_output=True)
             self._decide(message, reading)

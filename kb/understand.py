@@ -104,15 +104,20 @@ class _Phrases:
     def __init__(self, phrases: Iterable[str]) -> None:
         self.phrases = [tuple(fold(w) if w != ANY_WORD else ANY_WORD for w in normalize(p).split()) for p in phrases]
         self.phrases = [p for p in self.phrases if p]
+        # Indexed by first word: a message is read on every turn, against some thousand phrases.
+        self._by_first: Dict[str, List[Tuple[str, ...]]] = {}
+        for phrase in self.phrases:
+            self._by_first.setdefault(phrase[0], []).append(phrase)
+        self._wild_first = self._by_first.pop(ANY_WORD, [])
 
     def spans(self, words: Sequence[str]) -> List[Tuple[int, int]]:
         """(start, end) of every place a phrase stands in the words."""
         found = []
-        for phrase in self.phrases:
-            size = len(phrase)
-            for start in range(len(words) - size + 1):
-                if all(p == ANY_WORD or p == w for p, w in zip(phrase, words[start:start + size])):
-                    found.append((start, start + size))
+        for start, word in enumerate(words):
+            for phrase in (*self._by_first.get(word, ()), *self._wild_first):
+                end = start + len(phrase)
+                if end <= len(words) and all(p == ANY_WORD or p == w for p, w in zip(phrase[1:], words[start + 1:end])):
+                    found.append((start, end))
         return found
 
 
@@ -261,9 +266,10 @@ class Understanding:
             found += [a for a in asked if a not in found]
         return tuple(found)
 
-    def entity_values(self, text: str) -> List[Tuple[str, str]]:
-        """The reading as (entity, value) pairs, as the NLU gives them to the dialogue."""
-        reading = self.read(text)
+    def entity_values(self, text: str, reading: Optional[Reading] = None) -> List[Tuple[str, str]]:
+        """The reading (`read(text)` unless given) as (entity, value) pairs, as the NLU gives them
+        to the dialogue."""
+        reading = reading if reading is not None else self.read(text)
         pairs = [("attribute", a) for a in reading.attributes] + [("unknown_fact", f) for f in reading.unknown_facts]
         pairs += [("reference", r) for r in reading.references]
         pairs += [("order", reading.order)] if reading.order else []
