@@ -1,0 +1,82 @@
+"""runtime/in_process_actions.py: the `language` slot's custom mapping runs in the Rasa server and
+sets the slots exactly as Rasa's own path, the call to the real action server, sets them."""
+
+import asyncio
+import uuid
+
+import pytest
+from rasa.core.actions.action import ActionExtractSlots, RemoteAction
+
+from runtime import in_process_actions
+# The agent loaded in this process as `rasa run` loads it, with the real action server.
+from tests.test_cost_per_message import actions, endpoints, load, sqlite_store  # noqa: F401
+
+BOUNDED = "stores.bounded_tracker_store.BoundedSQLTrackerStore"
+# Each way the language is chosen: detected, too short to tell, asked for, the page's metadata.
+TURNS = [("What is Skywin?", None), ("c'est quoi MecaTech ?", None), ("ok", None), ("en français svp", None),
+         ("what are its axes?", None), ("in English please", None), ("merci", None),
+         ("/greet", {"language": "fr"}), ("list the clusters", {"language": "fr"}), ("Wie geht's?", None)]
+
+
+def converse(loop, agent, work):
+    """Each turn's replies and language slots, and how many action server calls it took."""
+    sender, seen = f"in-process-{uuid.uuid4().hex[:8]}", []
+    from rasa.core.channels.channel import UserMessage
+
+    for text, metadata in TURNS:
+        before = work["calls"]
+        replies = loop.run_until_complete(agent.handle_message(UserMessage(text, sender_id=sender, metadata=metadata)))
+        tracker = loop.run_until_complete(agent.tracker_store.retrieve(sender))
+        seen.append(([r.get("text") for r in replies or []], tracker.get_slot("language"),
+                     tracker.get_slot("sticky_language"), work["calls"] - before))
+    return seen
+
+
+@pytest.fixture
+def loop():
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture
+def work(monkeypatch):
+    counts = {"calls": 0}
+    run = RemoteAction.run
+
+    async def counted_run(action, *args, **kwargs):
+        counts["calls"] += 1
+        return await run(action, *args, **kwargs)
+
+    monkeypatch.setattr(RemoteAction, "run", counted_run)
+    return counts
+
+
+def test_the_language_slots_are_set_as_by_the_action_server_one_call_fewer_per_message(actions, loop, tmp_path,  # noqa: F811
+                                                                                       monkeypatch, work):
+    agent = load(loop, endpoints(tmp_path / "e.yml", actions, sqlite_store(BOUNDED, tmp_path / "c.db")))
+    monkeypatch.setattr(ActionExtractSlots, "_run_custom_action", in_process_actions.RASA_RUN_CUSTOM_ACTION)
+    by_rasa = converse(loop, agent, work)
+    monkeypatch.setattr(ActionExtractSlots, "_run_custom_action", in_process_actions.run_custom_action)
+    in_process = converse(loop, agent, work)
+
+    assert [turn[:3] for turn in in_process] == [turn[:3] for turn in by_rasa]
+    assert {turn[1] for turn in in_process} == {"en", "fr"} and {turn[2] for turn in in_process} >= {"en", "fr"}
+    for (text, _), rasa_turn, in_process_turn in zip(TURNS, by_rasa, in_process):
+        assert in_process_turn[3] == rasa_turn[3] - 1, text  # action_detect_language was one of them
+
+
+def test_other_custom_actions_still_go_to_the_action_server(actions, loop, tmp_path, monkeypatch, work):  # noqa: F811
+    agent = load(loop, endpoints(tmp_path / "e.yml", actions, sqlite_store(BOUNDED, tmp_path / "c.db")))
+    tracker = loop.run_until_complete(agent.tracker_store.get_or_create_tracker("other"))
+    extract = ActionExtractSlots(agent.action_endpoint)
+    loop.run_until_complete(in_process_actions.run_custom_action(
+        extract, "action_list_sectors", None, agent.nlg, tracker, agent.domain))
+    assert work["calls"] == 1
+    assert "action_list_sectors" not in in_process_actions.IN_PROCESS
+
+
+def test_install_replaces_rasas_method(monkeypatch):
+    monkeypatch.setattr(ActionExtractSlots, "_run_custom_action", in_process_actions.RASA_RUN_CUSTOM_ACTION)
+    in_process_actions.install()
+    assert ActionExtractSlots._run_custom_action is in_process_actions.run_custom_action
