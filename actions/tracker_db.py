@@ -71,13 +71,13 @@ def has_events_table(engine: sa.engine.Engine) -> bool:
     return sa.inspect(engine).has_table("events")
 
 
-def delete_conversation(engine: sa.engine.Engine, sender_id: str, up_to: Optional[float] = None) -> int:
-    """Deletes the sender's events (those with a timestamp up to `up_to`, when given); their number."""
-    condition = EVENTS.c.sender_id == sender_id
-    if up_to is not None:
-        condition = sa.and_(condition, EVENTS.c.timestamp <= up_to)
-    with engine.begin() as connection:
-        return connection.execute(sa.delete(EVENTS).where(condition)).rowcount or 0
+def empty_write_ahead_log(engine: sa.engine.Engine) -> None:
+    """After a deletion, on SQLite (a write-ahead log, stores/sql_tracker_store.py): the log's pages
+    are copied back into the file (the deleted rows overwritten) and the log emptied, so that no
+    deleted row stays readable in it."""
+    if engine.url.get_backend_name() == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 FORGET_ACTION = "action_forget_me"
@@ -124,6 +124,8 @@ def finish_forgetting(engine: sa.engine.Engine, sender_id: Optional[str] = None,
                 deleted += connection.execute(sa.select(sa.func.count()).select_from(EVENTS).where(condition)).scalar() or 0
             else:
                 deleted += connection.execute(sa.delete(EVENTS).where(condition)).rowcount or 0
+    if not dry_run:
+        empty_write_ahead_log(engine)
     return deleted
 
 
@@ -165,7 +167,7 @@ def purge(engine: sa.engine.Engine, older_than: float, dry_run: bool = False) ->
                                forgotten)
         events = connection.execute(sa.delete(EVENTS).where(EVENTS.c.sender_id.in_(stale_senders))).rowcount or 0
         events += connection.execute(sa.delete(EVENTS).where(old_sessions)).rowcount or 0
-    forgotten = finish_forgetting(engine)
+    forgotten = finish_forgetting(engine)  # empties the write-ahead log
     return PurgeResult(conversations, events + forgotten, forgotten)
 
 

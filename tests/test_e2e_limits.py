@@ -14,6 +14,8 @@ import uuid
 
 import pytest
 import yaml
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from tests.hardening import WebSocketChat, shared_servers, texts_of
 from tests.servers import ROOT, environment, free_port, wait_until
@@ -96,10 +98,13 @@ def test_the_sqlite_tracker_store_overwrites_what_it_deletes(tmp_path):
     secret = "Zorblaxian-" + uuid.uuid4().hex
     with store.engine.begin() as connection:
         connection.exec_driver_sql("INSERT INTO events (sender_id, type_name, data) VALUES ('u', 'user', ?)", (secret,))
-    with store.engine.begin() as connection:
-        connection.exec_driver_sql("DELETE FROM events")
+    files = [tmp_path / "conversations.db", tmp_path / "conversations.db-wal"]
+    assert any(secret.encode() in f.read_bytes() for f in files if f.exists())
+    forget = DialogueStateTracker.from_events("u", [UserUttered("forget me"), ActionExecuted("action_forget_me")])
+    asyncio.run(store.save(forget))  # "forget me": the conversation deleted, the server still running
+    assert not any(secret.encode() in f.read_bytes() for f in files if f.exists())
     store.engine.dispose()
-    assert secret.encode() not in (tmp_path / "conversations.db").read_bytes()
+    assert secret.encode() not in files[0].read_bytes()
 
 
 def test_the_chat_page_server_drops_a_silent_connection(tmp_path):
