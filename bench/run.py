@@ -1,5 +1,9 @@
-"""Benchmarks the assistant against its anchor (the same assistant with Rasa's default machine
-learning, bench/anchor_config.yml) in one run, and writes docs/benchmarks.md and its plot.
+"""Benchmarks the assistant, as `make run` starts it, against two anchors in one run, and writes
+docs/benchmarks.md and its plots:
+
+- the anchor: the same assistant with Rasa's default machine learning (bench/anchor_config.yml),
+  started as stock `rasa run`;
+- the starter bot: `rasa init`'s project as it comes (its data, its model), stock `rasa run`.
 
 Usage: python bench/run.py [--runs 3] [--duration 20] [--levels 1,10,50] [--quick]
 """
@@ -21,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 import requests
 import yaml
@@ -31,6 +35,7 @@ from scripts.launcher import RASA, ROOT, environment
 from scripts.services import PostgresServer, RedisServer, free_port
 
 CONFIGS = {"assistant": ROOT / "config.yml", "anchor": ROOT / "bench" / "anchor_config.yml"}
+STARTER = "starter"  # Rasa's starter bot: `rasa init --no-prompt`, trained by it
 # One conversation of the load: questions, lists, follow-ups, a recommendation, out of scope.
 CONVERSATION = [
     "What is Skywin?", "what are its axes?", "list the clusters of the health sector", "the second one",
@@ -89,9 +94,21 @@ def measure_training(name: str, workdir: Path, result: Result) -> Path:
     return model
 
 
+def init_starter(workdir: Path, result: Result) -> Path:
+    """Rasa's starter bot, created and trained by `rasa init --no-prompt` (its own data, config and
+    channels); its model."""
+    project = workdir / STARTER
+    project.mkdir()
+    result.train_scratch_s = run_quiet([RASA, "init", "--no-prompt", "--init-dir", str(project)], environment(),
+                                       cwd=project)
+    return max((project / "models").glob("*.tar.gz"))
+
+
 class Servers:
     """The assistant as `make run` starts it (scripts/launcher.py: runtime/, the guarded channels);
-    the anchor as stock `rasa run` with Rasa's own channels. Both on an SQLite tracker store."""
+    the anchor as stock `rasa run` with Rasa's own channels, both on an SQLite tracker store; the
+    starter bot as `rasa init` made it (stock `rasa run` in its project: no action server, Rasa's
+    in-memory tracker store)."""
 
     def __init__(self, name: str, model: Path, workdir: Path, stores: Dict[str, str] = None) -> None:
         """`stores`: the DB_*/REDIS_* of a PostgreSQL and a Redis (endpoints.scale-out.yml), else SQLite."""
@@ -118,19 +135,26 @@ class Servers:
             rasa = launcher.rasa_command(self.rasa_port, endpoints,
                                          launcher.write_credentials(self.workdir / "credentials.yml", env), env,
                                          self.model)
+        elif self.name == STARTER:
+            rasa = [RASA, "run", "--model", str(self.model), "--port", str(self.rasa_port)]
         else:
             rasa = [RASA, "run", "--model", str(self.model), "--port", str(self.rasa_port),
                     "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")]
         log = self.workdir / "servers.log"
         started = time.perf_counter()
-        self.processes = [launcher.launch(launcher.actions_command(self.actions_port),
-                                          launcher.actions_environment(env), log),
-                          launcher.launch(rasa, env, log)]
+        if self.name == STARTER:
+            self.processes = [launcher.launch(rasa, env, log, cwd=self.model.parent.parent)]
+        else:
+            self.processes = [launcher.launch(launcher.actions_command(self.actions_port),
+                                              launcher.actions_environment(env), log),
+                              launcher.launch(rasa, env, log)]
+        # The first answer that needs the actions (the starter bot's: any answer to a greeting).
+        question, expected = ("hello", "") if self.name == STARTER else ("What is Skywin?", "Skywin")
         deadline = started + 600
         while time.perf_counter() < deadline:
             try:
-                reply = self.say("bench-start", "What is Skywin?")
-                if any("Skywin" in (m.get("text") or "") for m in reply):
+                reply = self.say("bench-start", question)
+                if any(expected in (m.get("text") or "") for m in reply):
                     return time.perf_counter() - started
             except requests.RequestException:
                 pass
@@ -142,11 +166,16 @@ class Servers:
         response.raise_for_status()
         return response.json()
 
+    def _per_process(self, measure: Callable[[int], float]) -> Dict[str, float]:
+        """{"rasa": …, "actions": …}; the starter bot has no action server (0)."""
+        *actions, rasa = self.processes
+        return {"actions": measure(actions[0].pid) if actions else 0.0, "rasa": measure(rasa.pid)}
+
     def rss(self) -> Dict[str, float]:
-        return {"actions": rss_mb(self.processes[0].pid), "rasa": rss_mb(self.processes[1].pid)}
+        return self._per_process(rss_mb)
 
     def cpu(self) -> Dict[str, float]:
-        return {"actions": cpu_seconds(self.processes[0].pid), "rasa": cpu_seconds(self.processes[1].pid)}
+        return self._per_process(cpu_seconds)
 
     def stop(self) -> None:
         launcher.stop(self.processes[::-1], timeout=30)
@@ -296,43 +325,75 @@ def recommendation_top1() -> float:
     return evaluate().top1_accuracy
 
 
+@dataclass
+class Row:
+    measure: str
+    values: Dict[str, Optional[float]]  # by configuration; None: not measured for it
+    target: str = ""
+    met: Optional[Callable[[float, Optional[float], Optional[float]], bool]] = None  # (value, / anchor, / starter)
+
+
+def report_rows(results: Dict[str, Result], levels: List[int]) -> List[Row]:
+    """The table's rows; the targets are issue 12's (a ratio is the assistant's over an anchor's)."""
+    def each(measure: Callable[[Result], Optional[float]]) -> Dict[str, Optional[float]]:
+        return {name: (measure(result) if result.start_s else None) for name, result in results.items()}
+
+    median = statistics.median
+    rows = [
+        Row("Training from scratch (s; the starter bot: `rasa init`, which trains)", each(lambda r: r.train_scratch_s)),
+        Row("Retrain after one YAML edit (s)", {**each(lambda r: r.retrain_s), STARTER: None}),
+        Row("Start to first answer (s, median)", each(lambda r: median(r.start_s)), "≤ 2.5 s", lambda v, a, s: v <= 2.5),
+        Row("Rasa server RSS idle (MB, median)", each(lambda r: median(r.rss_rasa_idle_mb)),
+            "≤ 0.40 of the anchor, ≤ 450 MB", lambda v, a, s: v <= 450 and a <= 0.40),
+        Row("Rasa server RSS after load (MB)", each(lambda r: r.rss_rasa_loaded_mb),
+            "≤ 0.40 of the anchor, ≤ 450 MB", lambda v, a, s: v <= 450 and a <= 0.40),
+        Row("Action server RSS idle (MB, median)", {**each(lambda r: median(r.rss_actions_idle_mb)), STARTER: None}),
+        Row("Action server RSS after load (MB)", {**each(lambda r: r.rss_actions_loaded_mb), STARTER: None}),
+    ]
+    for level in levels:
+        def at(key: str) -> Dict[str, Optional[float]]:
+            return each(lambda r: r.load[level][key])
+
+        rows += [
+            Row(f"p50 latency, {level} conversations (ms)", at("p50_ms")),
+            Row(f"p95 latency, {level} conversations (ms)", at("p95_ms"),
+                *(("≤ 0.25 of the anchor, ≤ 0.50 of the starter bot", lambda v, a, s: a <= 0.25 and s <= 0.50)
+                  if level == 10 else ())),
+            Row(f"p99 latency, {level} conversations (ms)", at("p99_ms")),
+            Row(f"Throughput, {level} conversations (msg/s)", at("throughput"),
+                *(("≥ 4.00 × the anchor", lambda v, a, s: a >= 4.0) if level == 50 else ())),
+            Row(f"Errors, {level} conversations", at("errors")),
+            Row(f"Load generator CPU, {level} conversations (% of a core)", at("client_cpu_pct")),
+            Row(f"Rasa server CPU per message, {level} conversations (ms)", at("rasa_cpu_ms_per_message")),
+            Row(f"Action server CPU per message, {level} conversations (ms)", {**at("actions_cpu_ms_per_message"), STARTER: None}),
+        ]
+    assistant = results["assistant"]
+    for store, latencies in assistant.growth_ms.items():
+        rows += [Row(f"One conversation, {store}: median of messages 1–50 (ms)", {"assistant": median(latencies[:50])}),
+                 Row(f"One conversation, {store}: median of messages {len(latencies) - 49}–{len(latencies)} (ms)",
+                     {"assistant": median(latencies[-50:])}),
+                 Row(f"One conversation, {store}: growth ratio (last 50 / first 50)", {"assistant": growth_ratio(latencies)},
+                     "≤ 1.25", lambda v, a, s: v <= 1.25)]
+    same_or_better = ("≥ 1.00 × the anchor", lambda v, a, s: a >= 1.0)
+    rows += [
+        Row("Intent F1, held-out 20 %", {**each(lambda r: r.intent_f1), STARTER: None}, *same_or_better),
+        Row("Entity F1, held-out 20 %", {**each(lambda r: r.entity_f1), STARTER: None}, *same_or_better),
+        Row("Recommendation top-1", {**each(lambda r: r.recommendation_top1), STARTER: None}, *same_or_better),
+    ]
+    return rows
+
+
 def write_report(results: Dict[str, Result], args: argparse.Namespace, elapsed: float) -> None:
     docs = ROOT / "docs"
-    a, b = results["assistant"], results["anchor"]
 
-    def ratio(x: float, y: float) -> str:
-        return f"{x / y:.2f}" if y else "n/a"
+    def cell(value: Optional[float]) -> str:
+        if value is None:
+            return "—"
+        return f"{value:.{3 if isinstance(value, float) and abs(value) < 10 else 1}f}"
 
-    rows = [
-        ("Training from scratch (s)", a.train_scratch_s, b.train_scratch_s, "≤ 0.30"),
-        ("Retrain after one YAML edit (s)", a.retrain_s, b.retrain_s, ""),
-        ("Start to first answer (s, median)", statistics.median(a.start_s), statistics.median(b.start_s), "≤ 0.40"),
-        ("Rasa server RSS idle (MB, median)", statistics.median(a.rss_rasa_idle_mb), statistics.median(b.rss_rasa_idle_mb), "≤ 0.60"),
-        ("Rasa server RSS after load (MB)", a.rss_rasa_loaded_mb, b.rss_rasa_loaded_mb, ""),
-        ("Action server RSS idle (MB, median)", statistics.median(a.rss_actions_idle_mb), statistics.median(b.rss_actions_idle_mb), ""),
-        ("Action server RSS after load (MB)", a.rss_actions_loaded_mb, b.rss_actions_loaded_mb, ""),
-    ]
-    for level in args.levels:
-        rows += [
-            (f"p50 latency, {level} conversations (ms)", a.load[level]["p50_ms"], b.load[level]["p50_ms"], ""),
-            (f"p95 latency, {level} conversations (ms)", a.load[level]["p95_ms"], b.load[level]["p95_ms"], "≤ 0.50" if level == 10 else ""),
-            (f"p99 latency, {level} conversations (ms)", a.load[level]["p99_ms"], b.load[level]["p99_ms"], ""),
-            (f"Throughput, {level} conversations (msg/s)", a.load[level]["throughput"], b.load[level]["throughput"], "≥ 2.00" if level == 50 else ""),
-            (f"Errors, {level} conversations", a.load[level]["errors"], b.load[level]["errors"], ""),
-            (f"Load generator CPU, {level} conversations (% of a core)", a.load[level]["client_cpu_pct"], b.load[level]["client_cpu_pct"], ""),
-            (f"Rasa server CPU per message, {level} conversations (ms)", a.load[level]["rasa_cpu_ms_per_message"], b.load[level]["rasa_cpu_ms_per_message"], ""),
-            (f"Action server CPU per message, {level} conversations (ms)", a.load[level]["actions_cpu_ms_per_message"], b.load[level]["actions_cpu_ms_per_message"], ""),
-        ]
-    for store, latencies in a.growth_ms.items():
-        rows += [(f"One conversation, {store}: median of messages 1–50 (ms)", statistics.median(latencies[:50]), None, ""),
-                 (f"One conversation, {store}: median of messages {len(latencies) - 49}–{len(latencies)} (ms)",
-                  statistics.median(latencies[-50:]), None, ""),
-                 (f"One conversation, {store}: growth ratio (last 50 / first 50)", growth_ratio(latencies), None, "≤ 1.25")]
-    rows += [
-        ("Intent F1, held-out 20 %", a.intent_f1, b.intent_f1, "≥ 1.00"),
-        ("Entity F1, held-out 20 %", a.entity_f1, b.entity_f1, "≥ 1.00"),
-        ("Recommendation top-1", a.recommendation_top1, b.recommendation_top1, "≥ 1.00"),
-    ]
+    def ratio(value: Optional[float], other: Optional[float]) -> Optional[float]:
+        return value / other if value is not None and other else None
+
     lines = [
         "# Benchmarks",
         "",
@@ -343,22 +404,27 @@ def write_report(results: Dict[str, Result], args: argparse.Namespace, elapsed: 
         f"Linux {platform.release()}; {args.runs} starts per configuration (medians), {args.duration:.0f} s of load per "
         f"level; the whole run took {elapsed / 60:.1f} min.",
         "",
-        "The **assistant** is `config.yml`; the **anchor** is the same assistant (data, domain, actions, knowledge matcher, "
-        "language detector) with the machine-learning parts of `rasa init` (`bench/anchor_config.yml`). Ratio = assistant / anchor.",
+        "The **assistant** is `config.yml`, started as `make run` starts it (`scripts/launcher.py`: `runtime/`, the guarded "
+        "channels, the bounded SQLite tracker store). The **anchor** is the same assistant (data, domain, actions, knowledge "
+        "matcher, language detector) with the machine-learning parts of `rasa init` (`bench/anchor_config.yml`), started as "
+        "stock `rasa run`. The **starter bot** is `rasa init --no-prompt` as it comes (its own data and model), stock "
+        "`rasa run` in its project (no action server). Every configuration gets the same REST load. "
+        "Ratio = assistant / anchor, assistant / starter bot; the targets are issue 12's.",
         "",
-        "| measure | assistant | anchor | ratio | target |",
-        "|---|---:|---:|---:|---|",
+        "| measure | assistant | anchor | ratio | starter bot | ratio | target | met |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
     ]
-    def cell(value: Any, digits: int) -> str:
-        return "—" if value is None else f"{value:.{digits}f}"
-
-    for name, x, y, target in rows:
-        digits = 3 if isinstance(x, float) and x < 10 else 1
-        lines.append(f"| {name} | {cell(x, digits)} | {cell(y, digits)} | {ratio(x, y) if y is not None else '—'} | {target} |")
+    for row in report_rows(results, args.levels):
+        value, anchor, starter = (row.values.get(name) for name in ("assistant", "anchor", STARTER))
+        to_anchor, to_starter = ratio(value, anchor), ratio(value, starter)
+        met = "" if row.met is None else ("yes" if row.met(value, to_anchor, to_starter) else "**no**")
+        lines.append(f"| {row.measure} | {cell(value)} | {cell(anchor)} | {cell(to_anchor)} | {cell(starter)} | "
+                     f"{cell(to_starter)} | {row.target} | {met} |")
     lines += ["", "![latency against concurrency](benchmarks-latency.png)", ""]
-    if a.growth_ms:
-        lines += ["The growth rows: the assistant only (anchor column empty), one conversation of "
-                  f"{len(next(iter(a.growth_ms.values())))} messages (the load's script in a loop), one message at a time; "
+    growth_ms = results["assistant"].growth_ms
+    if growth_ms:
+        lines += ["The growth rows: the assistant only, one conversation of "
+                  f"{len(next(iter(growth_ms.values())))} messages (the load's script in a loop), one message at a time; "
                   "PostgreSQL + Redis as `make run-scale-out` uses them (endpoints.scale-out.yml), one instance.",
                   "", "![latency against message number](benchmarks-growth.png)", ""]
     profile_marker = "<!-- profile -->"
@@ -386,9 +452,9 @@ def write_report(results: Dict[str, Result], args: argparse.Namespace, elapsed: 
     figure.tight_layout()
     figure.savefig(docs / "benchmarks-latency.png", dpi=100)
 
-    if a.growth_ms:
+    if growth_ms:
         figure, axis = plt.subplots(figsize=(6, 4))
-        for store, latencies in a.growth_ms.items():
+        for store, latencies in growth_ms.items():
             axis.plot(range(1, len(latencies) + 1), latencies, ".", markersize=3, label=store)
         axis.set_xlabel("message number in the conversation")
         axis.set_ylabel("latency (ms)")
@@ -410,11 +476,16 @@ def main() -> int:
     if args.quick:
         args.runs, args.duration = 1, 5.0
     started = time.perf_counter()
-    results = {name: Result() for name in CONFIGS}
+    results = {name: Result() for name in (*CONFIGS, STARTER)}
     top1 = recommendation_top1()  # the ranker is not a machine-learning part: the same for both
     with tempfile.TemporaryDirectory(prefix="bench-") as temporary:
         workdir = Path(temporary)
-        for name, result in results.items():
+        print(f"[{STARTER}] rasa init (trains)…", flush=True)
+        starter_model = init_starter(workdir, results[STARTER])
+        print(f"[{STARTER}] serving…", flush=True)
+        measure_serving(STARTER, starter_model, workdir, results[STARTER], args.runs, args.duration, args.levels)
+        for name in CONFIGS:
+            result = results[name]
             print(f"[{name}] training…", flush=True)
             model = measure_training(name, workdir, result)
             print(f"[{name}] serving…", flush=True)

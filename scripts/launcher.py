@@ -132,11 +132,11 @@ def rasa_command(port: int, endpoints: Path, credentials: Path, env: Mapping[str
 
 
 def launch(command: Sequence[str], env: Mapping[str, str], log: Optional[Path] = None,
-           own_session: bool = False) -> subprocess.Popen:
-    """Starts `command` in the project directory, its output appended to `log` (else inherited)."""
+           own_session: bool = False, cwd: Path = ROOT) -> subprocess.Popen:
+    """Starts `command` in the project directory (or `cwd`), its output appended to `log` (else inherited)."""
     output = log.open("ab") if log else None
     try:
-        return subprocess.Popen(list(command), cwd=ROOT, env=dict(env), stdout=output,
+        return subprocess.Popen(list(command), cwd=cwd, env=dict(env), stdout=output,
                                 stderr=subprocess.STDOUT if output else None, start_new_session=own_session)
     finally:
         if output:
