@@ -1,9 +1,23 @@
 """End-to-end: the guided recommendation and the joining questions, over REST, with the real
-servers (test stories cannot check these: `rasa test` runs no custom action or form validation)."""
+servers (test stories cannot check these: `rasa test` runs no custom action or form validation);
+the reasons told for every recommendation case, by the recommendation action itself."""
 
+import re
 import uuid
 
+import pytest
+
+from actions.recommendation import ActionRecommendClusters
+from kb.language import detect_language
+from scripts.evaluate_recommendations import load_cases
+from tests.actions_support import run, text_of, tracker_for
 from tests.servers import button_titles, texts
+
+CASES = load_cases()["cases"]
+PAGE_SAYS = {"en": "the page ", "fr": "la page"}
+USER_SAID = {"en": re.compile(r"you mention (.*?), (?:a field|fields) related"),
+             "fr": re.compile(r"vous parlez (.*?), (?:un domaine|des domaines) li")}
+QUOTED = {"en": re.compile(r"“([^”]*)”"), "fr": re.compile(r"« ([^»]*) »")}
 
 
 def new_user() -> str:
@@ -20,7 +34,8 @@ def test_one_message_gets_a_recommendation_at_once(assistant):
     assert answer.startswith("Here is where your organisation fits best:")
     first = answer.split("\n\n")[1]
     assert "**Skywin** — competitiveness cluster" in first and "Mobility and Transport" in first
-    assert "keyword “drone”" in first and "https://www.skywin.be" in first
+    assert "you mention “drone”, a field related to Skywin's work" in first and "https://www.skywin.be" in first
+    assert "Why: the page names “…" in first  # the page's axis before the user's word
     assert "About Skywin" in button_titles(replies)
 
 
@@ -46,7 +61,7 @@ def test_skip_and_correction(assistant):
     assert "What kind of organisation" not in correction and "What are you looking for" in correction
     answer = texts(assistant.say(user, "not sure"))
     assert "1. **Cluster Photonique**" in answer
-    assert "it states members like you" in answer  # the page: research and training centres
+    assert "the page says its members include “research centres”, like yours" in answer
 
 
 def test_side_question_is_answered_and_the_dialogue_resumes(assistant):
@@ -85,3 +100,49 @@ def test_how_to_join_points_to_the_cluster_or_the_portal(assistant, knowledge):
     assert "international jury" in project
     based = texts(assistant.say(new_user(), "must we be based in Wallonia?"))
     assert "Walloon SME" in based
+
+
+def test_reasons_in_french_quote_the_page_then_the_users_words(assistant):
+    user = new_user()
+    assistant.say(user, "quel cluster nous convient ?")
+    replies = assistant.say(user, "bureau d'études en structures composites pour l'aéronautique")
+    replies = assistant.say(user, payload_of(replies, "Passer"))
+    answer = texts(assistant.say(user, payload_of(replies, "Passer")))
+    assert "1. **Skywin**" in answer, answer
+    why = next(line for line in answer.splitlines() if line.startswith("Pourquoi"))
+    assert why == ("Pourquoi : la page cite « Plus de composites »… parmi les axes de Skywin ; "
+                   "vous parlez de « composites », un domaine lié à l'activité de Skywin."), why
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case["text"][:40])
+def test_the_reasons_of_every_case_name_a_page_fact_where_one_matches(case, knowledge):
+    """The recommendation action's reply, for each case in the language it is written in: at
+    most two reasons a cluster, a fact of the page told first when one matches, the user's words
+    quoted only as they wrote them, and no word of how the knowledge base is kept."""
+    text = case["text"]
+    language = detect_language(text) if detect_language(text) in ("en", "fr") else "fr"  # "radio locale et podcasts"
+    slots = {"activity": text, "organisation_type": case.get("organisation_type"), "goal": case.get("goal"),
+             "language": language}
+    action = ActionRecommendClusters()
+    reply = text_of(run(action, tracker_for(text, "inform_goal", slots))[0])
+    result = action_ranker().rank(text, case.get("organisation_type"), case.get("goal"))
+    why = [line for line in reply.splitlines() if line.startswith(("Why:", "Pourquoi :"))]
+    assert len(why) == len(result.matches), reply
+    for match, line in zip(result.matches, why):
+        reasons = line.split(":", 1)[1].strip().rstrip(".")
+        told = match.reasons[:2]
+        if any(r.kind == "page" for r in match.reasons):  # what the page says of its activity comes first
+            assert reasons.startswith((PAGE_SAYS[language], "selon la page")), line
+        if any(r.kind in ("page", "member_type") for r in match.reasons):
+            assert PAGE_SAYS[language] in reasons, line
+        assert len([r for r in told if r.kind != "goal"]) <= 2
+        for said in USER_SAID[language].findall(reasons):
+            for words in QUOTED[language].findall(said):
+                assert words.replace("\\", "").casefold() in text.casefold(), (line, words)
+        assert not re.search(r"knowledge base|base de connaissances|mots-clés|keyword", line), line
+
+
+def action_ranker():
+    from actions.knowledge import STORE
+
+    return STORE.ranker
