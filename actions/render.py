@@ -1,7 +1,6 @@
 """How a query result becomes messages (text and buttons), per language. The sentences come
 from messages.yml, the facts from the knowledge base; nothing else is said."""
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +8,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import yaml
 
+from actions.buttons import CONTRACT
 from kb.model import Cluster, Fact, ItemList, KnowledgeBase, Source, Topic
 from kb.recommend.ranking import TOLD_REASONS
 
@@ -48,8 +48,8 @@ def say(key: str, language: str, **values: Any) -> str:
 
 
 def button(title: str, intent: str, **entities: str) -> Dict[str, str]:
-    payload = f"/{intent}" + (json.dumps(entities, ensure_ascii=False) if entities else "")
-    return {"title": title, "payload": payload}
+    """A button whose payload the contract (buttons.yml) declares; any other is refused."""
+    return CONTRACT.button(title, intent, **entities)
 
 
 def page_note(kb: KnowledgeBase, language: str) -> str:

@@ -103,8 +103,8 @@ def test_overlong_paragraph_is_cut_between_lines_then_words_then_characters():
 
 def payloads_the_bot_can_send(knowledge) -> List[str]:
     """Every intent of the domain with no entity and with each entity value the bot knows, in the
-    format of actions/render.py's `button`, plus the payloads written in domain.yml."""
-    from actions import render
+    format of the button contract (actions/buttons.py), plus the payloads written in domain.yml."""
+    from actions.buttons import payload
 
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
     messages = yaml.safe_load((ROOT / "actions" / "messages.yml").read_text(encoding="utf-8"))
@@ -117,9 +117,9 @@ def payloads_the_bot_can_send(knowledge) -> List[str]:
     payloads = set()
     for intent in domain["intents"]:
         name = intent if isinstance(intent, str) else next(iter(intent))
-        payloads.add(render.button("t", name)["payload"])
+        payloads.add(payload(name))
         for entity, entity_values in values.items():
-            payloads.update(render.button("t", name, **{entity: v})["payload"] for v in entity_values)
+            payloads.update(payload(name, **{entity: v}) for v in entity_values)
     for variants in (domain.get("responses") or {}).values():
         for variant in variants:
             payloads.update(b["payload"] for b in variant.get("buttons", []))
