@@ -275,6 +275,31 @@ def test_long_text_and_long_payloads_reach_the_api_within_its_limits(api_mock, t
     assert [codec.decode(b["callback_data"]) for b in keyboard] == [b["payload"] for b in buttons]
 
 
+# --- a recommendation's reasons ------------------------------------------------------------------
+
+@pytest.mark.parametrize("activity, language", [
+    ("We build drone components", "en"), ("bureau d'études en structures composites pour l'aéronautique", "fr")])
+def test_a_recommendations_reasons_read_as_written(api_mock, tmp_path, activity, language):
+    """The reasons quote the page and the user («…», “…”, the ellipsis of a cut passage): Telegram
+    shows them as the assistant wrote them, the cluster's name in bold."""
+    from actions import render
+    from actions.knowledge import STORE
+
+    reply = render.recommendation(STORE.knowledge, STORE.ranker.rank(activity).matches, None, language)
+    why = next(line for line in reply.text.splitlines() if line.startswith(("Why:", "Pourquoi :")))
+    channel = SecureTelegramOutput(TOKEN, api_mock.base_url, CallbackCodec(tmp_path / "callbacks.db"))
+
+    async def send() -> None:
+        await channel.send_text_with_buttons("123456789", reply.text, reply.buttons)
+        await channel.drop_session()
+
+    asyncio.run(send())
+    assert api_mock.refused() == []
+    [sent] = api_mock.sent_messages()
+    assert "<b>Skywin</b>" in sent["text"] and "\\" not in sent["text"]
+    assert why in parse_telegram_html(sent["text"]).splitlines()
+
+
 # --- credentials -----------------------------------------------------------------------------
 
 def test_credentials_without_variables_keep_only_the_always_on_channels(tmp_path):
