@@ -369,7 +369,10 @@ def _reason(kb: KnowledgeBase, cluster: Cluster, reasons: Sequence[Any], goal: O
     reason = reasons[0]
     if reason.kind == "member_type":
         if reason.field == "description":
-            return say("reason_member_type_described", language, quote=_page_quote(_passage(reason, language), language))
+            quote = _passage(reason, language)
+            if not quote:
+                return say("reason_member_type_stated", language)
+            return say("reason_member_type_described", language, quote=_page_quote(quote, language))
         return say("reason_member_type", language, members=_members_quote(_passage(reason, language), language))
     if reason.kind == "goal":
         goal_title = _MESSAGES["goals"][language].get(goal or "", goal or "")

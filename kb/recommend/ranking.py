@@ -16,6 +16,7 @@ from kb.model import KnowledgeBase, Text
 from kb.recommend.analysis import shared_analyzer
 from kb.recommend.excerpt import passage, user_phrases
 from kb.recommend.index import (
+    ORGANISATION_MARKERS,
     DESCRIPTION_WEIGHT,
     ITEM_WEIGHT,
     KEYWORD_PART_WEIGHT,
@@ -165,10 +166,11 @@ class ClusterRanker:
         if organisation_type in entry.organisation:
             strength, text, field, marker = entry.organisation[organisation_type]
             factor += ORG_BONUS * strength
-            marker_words = {fold(w) for w in normalize(marker).split()}
+            # The passage that states them, where a word of that type's markers is, in each language;
+            # a description that words it otherwise in one language is not quoted in it ("").
+            marker_words = {fold(max(normalize(m).split(), key=len)) for m, _ in ORGANISATION_MARKERS[organisation_type]}
             quoted = Text(*(passage(text.get(language), lambda w: fold(normalize(w)) in marker_words, field == "members")
-                            or text.get(language)
-                            for language in ("en", "fr")))
+                            or (text.get(language) if field == "members" else "") for language in ("en", "fr")))
             reasons.append(Reason("member_type", field, text, (marker,), passage=quoted))
         if goal in _GOAL_TYPES and entry.cluster.type == _GOAL_TYPES[goal]:
             factor += GOAL_BONUS
