@@ -1,7 +1,6 @@
 """How a query result becomes messages (text and buttons), per language. The sentences come
 from messages.yml, the facts from the knowledge base; nothing else is said."""
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,7 +8,9 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import yaml
 
+from actions.buttons import CONTRACT
 from kb.model import Cluster, Fact, ItemList, KnowledgeBase, Source, Topic
+from kb.recommend.ranking import TOLD_REASONS
 
 _MESSAGES: Dict[str, Dict[str, Any]] = yaml.safe_load(
     (Path(__file__).with_name("messages.yml")).read_text(encoding="utf-8")
@@ -47,8 +48,8 @@ def say(key: str, language: str, **values: Any) -> str:
 
 
 def button(title: str, intent: str, **entities: str) -> Dict[str, str]:
-    payload = f"/{intent}" + (json.dumps(entities, ensure_ascii=False) if entities else "")
-    return {"title": title, "payload": payload}
+    """A button whose payload the contract (buttons.yml) declares; any other is refused."""
+    return CONTRACT.button(title, intent, **entities)
 
 
 def page_note(kb: KnowledgeBase, language: str) -> str:
@@ -320,24 +321,86 @@ def answer_noted(slot: str, value: str, language: str) -> Reply:
     return Reply(say("answer_noted", language, answer=labels.get(value) or user_text(value)))
 
 
-def _reason(kb: KnowledgeBase, cluster: Cluster, reason: Any, goal: Optional[str], language: str) -> str:
-    item = reason.item.get(language)
-    if reason.kind == "keyword":
-        return say("reason_keyword", language, item=item)
+# A French list of members that starts with an article is quoted after "parmi ses membres" as
+# it is; any other takes "des": "il compte parmi ses membres des « centres de recherche »".
+_FRENCH_ARTICLES = ("le ", "la ", "les ", "l'", "l’", "un ", "une ", "des ", "du ")
+_QUOTES = {"en": ("“", "”", "‘", "’"), "fr": ("«", "»", "“", "”")}
+
+
+def _page_quote(text: str, language: str, list_item: bool = False) -> str:
+    """A passage of the page in quotation marks (as it is when it is one quotation already, else
+    with its own quotation marks made the inner kind); an English list item without its capital."""
+    opening, closing, inner_opening, inner_closing = _QUOTES[language]
+    core = text.strip("…")
+    if core.startswith(opening) and core.endswith(closing) and core.count(opening) == 1:
+        return text
+    inner = re.sub(rf"{opening}\s*", inner_opening, re.sub(rf"\s*{closing}", inner_closing, text))
+    if list_item and language == "en" and inner[:1].isupper() and inner[1:2].islower():
+        inner = inner[0].lower() + inner[1:]
+    return say("quoted", language, text=inner)
+
+
+def _members_quote(text: str, language: str) -> str:
+    quoted = _page_quote(text, language, list_item=True)
+    if language == "fr" and not text.casefold().startswith(_FRENCH_ARTICLES):
+        return f"des {quoted}"
+    return quoted
+
+
+def _of_quoted(quoted: str, language: str) -> str:
+    """"de « fret »", "d'« avions »": French elides before a quoted word that starts with a vowel."""
+    first = quoted.lstrip("« ")[:1].casefold()
+    return f"d'{quoted}" if first and first in "aeiouyéèêàâîïôûh" else f"de {quoted}"
+
+
+def _said(reasons: Sequence[Any]) -> List[str]:
+    """The user's words of keyword reasons, each once (a phrase inside another one left out)."""
+    phrases = list(dict.fromkeys(w for r in reasons for w in (r.said or r.terms)))
+    return [p for p in phrases if not any(p != o and p.casefold() in o.casefold() for o in phrases)]
+
+
+def _passage(reason: Any, language: str) -> str:
+    return reason.passage.get(language) if reason.passage else reason.item.get(language)
+
+
+def _reason(kb: KnowledgeBase, cluster: Cluster, reasons: Sequence[Any], goal: Optional[str], language: str) -> str:
+    """Reasons of one kind as a person says them: what the page says of the cluster (quoted), or
+    the user's own words and that they are a related field; never a keyword the user did not write."""
+    reason = reasons[0]
     if reason.kind == "member_type":
-        if reason.field == "description":  # the page's paragraph names them: quote the words only
-            terms = ", ".join(say("quoted", language, text=user_text(t)) for t in reason.terms)
-            return say("reason_member_type_described", language, terms=terms)
-        return say("reason_member_type", language, item=item)
+        if reason.field == "description":
+            quote = _passage(reason, language)
+            if not quote:
+                return say("reason_member_type_stated", language)
+            return say("reason_member_type_described", language, quote=_page_quote(quote, language))
+        return say("reason_member_type", language, members=_members_quote(_passage(reason, language), language))
     if reason.kind == "goal":
         goal_title = _MESSAGES["goals"][language].get(goal or "", goal or "")
         return say("reason_goal", language, goal=goal_title, type=type_name(kb, cluster.type, language))
+    if reason.kind == "keyword":
+        said = _said(reasons)
+        quoted = [say("quoted", language, text=user_text(w)) for w in said]
+        key = "reason_keyword" if len(said) == 1 else "reason_keywords"
+        return say(key, language, said=_join(quoted, language), name=cluster.name,
+                   of_said=_join([_of_quoted(q, language) for q in quoted], language))
+    if reason.field == "members":
+        return say("reason_members", language, members=_join([_members_quote(_passage(r, language), language) for r in reasons], language))
+    quotes = _join([_page_quote(_passage(r, language), language, list_item=r.field != "description") for r in reasons], language)
     if reason.field == "description":
-        terms = ", ".join(say("quoted", language, text=user_text(t)) for t in reason.terms)
-        return say("reason_description", language, terms=terms)
-    lists = {"strategy": cluster.strategy, "members": cluster.members, "scope": cluster.scope}
+        return say("reason_description", language, quote=quotes)
+    lists = {"strategy": cluster.strategy, "scope": cluster.scope}
     label = lists[reason.field].label.get(language) if lists.get(reason.field) else reason.field
-    return say("reason_page", language, label=label, item=item)
+    return say(f"reason_{reason.field}", language, quote=quotes, label=label, name=cluster.name)
+
+
+def _told(kb: KnowledgeBase, cluster: Cluster, reasons: Sequence[Any], goal: Optional[str], language: str) -> List[str]:
+    """The reasons told of a match, those of one kind said together ("you mention “trucks” and
+    “deliveries”")."""
+    groups: Dict[Any, List[Any]] = {}
+    for reason in reasons:
+        alone = reason.kind in ("member_type", "goal")
+        groups.setdefault(id(reason) if alone else (reason.kind, reason.field), []).append(reason)
+    return [_reason(kb, cluster, group, goal, language) for group in groups.values()]
 
 
 def recommendation(kb: KnowledgeBase, matches: Sequence[Any], goal: Optional[str], language: str) -> Reply:
@@ -351,7 +414,7 @@ def recommendation(kb: KnowledgeBase, matches: Sequence[Any], goal: Optional[str
         cluster = kb.cluster(match.cluster_id)
         lines = [say("recommendation_item", language, rank=rank, name=cluster.name,
                      type=type_name(kb, cluster.type, language), sector=sector_name(kb, cluster.sector, language))]
-        reasons = [_reason(kb, cluster, r, goal, language) for r in match.reasons[:3]]
+        reasons = _told(kb, cluster, match.reasons[:TOLD_REASONS], goal, language)
         if reasons:
             lines.append(say("recommendation_why", language, reasons=say("separator", language).join(reasons)))
         if cluster.website:

@@ -17,13 +17,14 @@ after `make clean`): the connector then tells the user that the button has expir
 
 import base64
 import hashlib
-import json
 import logging
 import re
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Dict, Optional, Union
+
+from actions.buttons import payload as build_payload, split
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,6 @@ COMPACT_PREFIX = "~"
 STORED_PREFIX = "#"
 DEFAULT_STORE = Path("var") / "telegram-callbacks.db"
 
-_INTENT_MESSAGE = re.compile(r"^/(?P<intent>[A-Za-z0-9_\-.]+)(?P<entities>\{.*\})?$", re.DOTALL)
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_\-.]+$")
 
 
@@ -40,28 +40,16 @@ def _fits(data: str) -> bool:
     return 0 < len(data.encode("utf-8")) <= MAX_BYTES
 
 
-def _rebuild(intent: str, entities: Dict[str, str]) -> str:
-    """The payload as actions/render.py writes it: `/intent{json.dumps(entities)}`."""
-    return f"/{intent}" + (json.dumps(entities, ensure_ascii=False) if entities else "")
-
-
 def compact(payload: str) -> Optional[str]:
     """The compact form of an intent payload, or None when it has none that rebuilds it exactly."""
-    match = _INTENT_MESSAGE.match(payload)
-    if not match:
+    read = split(payload)
+    if read is None:
         return None
-    entities = {}
-    if match.group("entities"):
-        try:
-            entities = json.loads(match.group("entities"))
-        except ValueError:
+    intent, entities = read
+    for key, value in entities.items():
+        if not (isinstance(value, str) and _SAFE_KEY.match(key) and "|" not in value):
             return None
-        if not isinstance(entities, dict) or not entities:
-            return None
-        for key, value in entities.items():
-            if not (isinstance(value, str) and _SAFE_KEY.match(key) and "|" not in value):
-                return None
-    parts = [match.group("intent")] + [f"{key}={value}" for key, value in entities.items()]
+    parts = [intent] + [f"{key}={value}" for key, value in entities.items()]
     encoded = COMPACT_PREFIX + "|".join(parts)
     return encoded if expand(encoded) == payload else None
 
@@ -77,7 +65,7 @@ def expand(encoded: str) -> Optional[str]:
         if not separator:
             return None
         entities[key] = value
-    return _rebuild(intent, entities) if intent else None
+    return build_payload(intent, **entities) if intent else None
 
 
 def stored_key(payload: str) -> str:

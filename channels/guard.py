@@ -52,7 +52,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Mapping, Optio
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
-from actions.buttons import PAYLOADS
+from actions.buttons import CONTRACT
 from actions.render import say
 
 logger = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ def prepare(raw: Any, limit: Optional[int] = None) -> "tuple[str, Dict[str, Any]
     limit = limit or input_max_chars()
     text, info = clean_text(raw if isinstance(raw, str) else "", limit)
     if text.startswith("/"):
-        payload = PAYLOADS.accept(text)
+        payload = CONTRACT.accept(text)
         if payload is not None:
             return payload, info
         info["payload_refused"] = True

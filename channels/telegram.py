@@ -47,6 +47,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.buttons import CONTRACT
 from channels import guard
 from channels.callback_data import CallbackCodec
 from channels.formatting import split_message, to_telegram_html, utf16_length
@@ -56,7 +57,7 @@ logger = logging.getLogger(__name__)
 MESSAGE_LIMIT = 4096  # characters of a sendMessage text (UTF-16 code units after parsing)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SECRET_TOKEN_FORMAT = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-GREET_PAYLOAD = INTENT_MESSAGE_PREFIX + "greet"
+GREET_PAYLOAD = CONTRACT.opening  # /start opens a conversation as the web page does
 # What the connector itself makes of the /start and /restart commands: passed on unguarded.
 CONNECTOR_PAYLOADS = {GREET_PAYLOAD, INTENT_MESSAGE_PREFIX + USER_INTENT_RESTART}
 EXPIRED_BUTTON = "This button has expired: please ask again."

@@ -8,7 +8,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.buttons import PAYLOADS
+from actions.buttons import CONTRACT
 from actions.privacy import ActionForgetMe, ActionKeepConversation
 
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text(encoding="utf-8"))
@@ -70,7 +70,7 @@ def test_the_question_in_both_languages_with_buttons_the_guard_lets_through(lang
     variant = next(v for v in variants if (v.get("condition") or [{}])[0].get("value", "en") == language)
     assert variant["text"].startswith(question)
     assert [b["title"] for b in variant["buttons"]] == titles
-    assert [PAYLOADS.accept(b["payload"]) for b in variant["buttons"]] == ["/affirm", "/deny"]
+    assert [CONTRACT.accept(b["payload"]) for b in variant["buttons"]] == ["/affirm", "/deny"]
 
 
 def test_only_a_yes_fills_the_answer_with_true():

@@ -124,6 +124,26 @@ def test_stock_connector_is_refused_and_ours_is_accepted(api_mock):
     assert len(buttons_of(post)) == 8
 
 
+@pytest.mark.parametrize("activity, language", [
+    ("We build drone components", "en"), ("bureau d'études en structures composites pour l'aéronautique", "fr")])
+def test_a_recommendations_reasons_read_as_written(api_mock, activity, language):
+    """The reasons quote the page and the user: Slack shows them as the assistant wrote them, the
+    cluster's name in bold, its buttons as Block Kit actions."""
+    from actions import render
+    from actions.knowledge import STORE
+
+    reply = render.recommendation(STORE.knowledge, STORE.ranker.rank(activity).matches, None, language)
+    why = next(line for line in reply.text.splitlines() if line.startswith(("Why:", "Pourquoi :")))
+    channel = FormattedSlackOutput(BOT_TOKEN, "D0DM000001", api_url=api_mock.api_url)
+    asyncio.run(channel.send_text_with_buttons("U0USER0001", reply.text, reply.buttons))
+    assert api_mock.refused() == []
+    [post] = api_mock.posts()
+    text = section_texts(post)
+    assert "*Skywin*" in text and "**" not in text and "\\" not in text
+    assert why in text.splitlines()
+    assert len(buttons_of(post)) == len(reply.buttons)
+
+
 def test_credentials_with_slack_variables(tmp_path):
     out = tmp_path / "credentials.yml"
     result = run_credentials_script(out, SLACK_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,

@@ -103,8 +103,8 @@ def test_overlong_paragraph_is_cut_between_lines_then_words_then_characters():
 
 def payloads_the_bot_can_send(knowledge) -> List[str]:
     """Every intent of the domain with no entity and with each entity value the bot knows, in the
-    format of actions/render.py's `button`, plus the payloads written in domain.yml."""
-    from actions import render
+    format of the button contract (actions/buttons.py), plus the payloads written in domain.yml."""
+    from actions.buttons import payload
 
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
     messages = yaml.safe_load((ROOT / "actions" / "messages.yml").read_text(encoding="utf-8"))
@@ -117,9 +117,9 @@ def payloads_the_bot_can_send(knowledge) -> List[str]:
     payloads = set()
     for intent in domain["intents"]:
         name = intent if isinstance(intent, str) else next(iter(intent))
-        payloads.add(render.button("t", name)["payload"])
+        payloads.add(payload(name))
         for entity, entity_values in values.items():
-            payloads.update(render.button("t", name, **{entity: v})["payload"] for v in entity_values)
+            payloads.update(payload(name, **{entity: v}) for v in entity_values)
     for variants in (domain.get("responses") or {}).values():
         for variant in variants:
             payloads.update(b["payload"] for b in variant.get("buttons", []))
@@ -273,6 +273,31 @@ def test_long_text_and_long_payloads_reach_the_api_within_its_limits(api_mock, t
     keyboard = keyboard_of(sent[-1])
     assert [b["text"] for b in keyboard] == [b["title"] for b in buttons]
     assert [codec.decode(b["callback_data"]) for b in keyboard] == [b["payload"] for b in buttons]
+
+
+# --- a recommendation's reasons ------------------------------------------------------------------
+
+@pytest.mark.parametrize("activity, language", [
+    ("We build drone components", "en"), ("bureau d'études en structures composites pour l'aéronautique", "fr")])
+def test_a_recommendations_reasons_read_as_written(api_mock, tmp_path, activity, language):
+    """The reasons quote the page and the user («…», “…”, the ellipsis of a cut passage): Telegram
+    shows them as the assistant wrote them, the cluster's name in bold."""
+    from actions import render
+    from actions.knowledge import STORE
+
+    reply = render.recommendation(STORE.knowledge, STORE.ranker.rank(activity).matches, None, language)
+    why = next(line for line in reply.text.splitlines() if line.startswith(("Why:", "Pourquoi :")))
+    channel = SecureTelegramOutput(TOKEN, api_mock.base_url, CallbackCodec(tmp_path / "callbacks.db"))
+
+    async def send() -> None:
+        await channel.send_text_with_buttons("123456789", reply.text, reply.buttons)
+        await channel.drop_session()
+
+    asyncio.run(send())
+    assert api_mock.refused() == []
+    [sent] = api_mock.sent_messages()
+    assert "<b>Skywin</b>" in sent["text"] and "\\" not in sent["text"]
+    assert why in parse_telegram_html(sent["text"]).splitlines()
 
 
 # --- credentials -----------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def test_guided_dialogue_in_french_with_side_question_correction_and_skip(assist
     assistant.say(user, "en fait nous sommes une start-up")
     answer = texts(assistant.say(user, payload_of(replies, "Partenaires et projets de R&D")))
     assert "Voici où votre organisation trouverait le mieux sa place" in answer and "1. **WagrALIM**" in answer
-    assert "Pourquoi :" in answer
+    assert "Pourquoi : la page cite « emballage » parmi les axes stratégiques de développement de WagrALIM" in answer
 
 
 def test_cancel_in_french(assistant):

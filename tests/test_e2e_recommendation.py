@@ -1,9 +1,24 @@
 """End-to-end: the guided recommendation and the joining questions, over REST, with the real
-servers (test stories cannot check these: `rasa test` runs no custom action or form validation)."""
+servers (test stories cannot check these: `rasa test` runs no custom action or form validation);
+the reasons told for every recommendation case, by the running action server."""
 
+import re
 import uuid
 
-from tests.servers import button_titles, texts
+import requests
+
+from kb.language import detect_language
+from kb.loader import load_knowledge
+from kb.recommend import ClusterRanker
+from kb.recommend.ranking import TOLD_REASONS
+from scripts.evaluate_recommendations import load_cases
+from tests.servers import ACTION_SERVER_TOKEN, button_titles, texts
+
+CASES = load_cases()["cases"]
+PAGE_SAYS = {"en": "the page ", "fr": "la page"}
+USER_SAID = {"en": re.compile(r"you mention (.*?), (?:a field|fields) related"),
+             "fr": re.compile(r"vous parlez (.*?), (?:un domaine|des domaines) li")}
+QUOTED = {"en": re.compile(r"“([^”]*)”"), "fr": re.compile(r"« ([^»]*) »")}
 
 
 def new_user() -> str:
@@ -20,7 +35,8 @@ def test_one_message_gets_a_recommendation_at_once(assistant):
     assert answer.startswith("Here is where your organisation fits best:")
     first = answer.split("\n\n")[1]
     assert "**Skywin** — competitiveness cluster" in first and "Mobility and Transport" in first
-    assert "keyword “drone”" in first and "https://www.skywin.be" in first
+    assert "you mention “drone”, a field related to Skywin's work" in first and "https://www.skywin.be" in first
+    assert "Why: the page names “…" in first  # the page's axis before the user's word
     assert "About Skywin" in button_titles(replies)
 
 
@@ -46,7 +62,7 @@ def test_skip_and_correction(assistant):
     assert "What kind of organisation" not in correction and "What are you looking for" in correction
     answer = texts(assistant.say(user, "not sure"))
     assert "1. **Cluster Photonique**" in answer
-    assert "it states members like you" in answer  # the page: research and training centres
+    assert "the page says its members include “research centres”, like yours" in answer
 
 
 def test_side_question_is_answered_and_the_dialogue_resumes(assistant):
@@ -85,3 +101,61 @@ def test_how_to_join_points_to_the_cluster_or_the_portal(assistant, knowledge):
     assert "international jury" in project
     based = texts(assistant.say(new_user(), "must we be based in Wallonia?"))
     assert "Walloon SME" in based
+
+
+def test_reasons_in_french_quote_the_page_then_the_users_words(assistant):
+    user = new_user()
+    assistant.say(user, "quel cluster nous convient ?")
+    replies = assistant.say(user, "bureau d'études en structures composites pour l'aéronautique")
+    replies = assistant.say(user, payload_of(replies, "Passer"))
+    answer = texts(assistant.say(user, payload_of(replies, "Passer")))
+    assert "1. **Skywin**" in answer, answer
+    why = next(line for line in answer.splitlines() if line.startswith("Pourquoi"))
+    assert why == ("Pourquoi : la page cite « Plus de composites »… parmi les axes de Skywin ; "
+                   "vous parlez de « composites », un domaine lié à l'activité de Skywin."), why
+
+
+def recommend_through_the_action_server(servers, text: str, slots: dict) -> str:
+    """The recommendation action's reply, from the running action server, for a conversation whose
+    form holds these answers (the call Rasa makes once the form is complete)."""
+    body = {"next_action": "action_recommend_clusters", "sender_id": new_user(), "version": "3.6.21", "domain": {},
+            "tracker": {"sender_id": "case", "slots": slots, "events": [], "paused": False, "followup_action": None,
+                        "active_loop": {}, "latest_action_name": "action_listen",
+                        "latest_message": {"text": text, "intent": {"name": "inform_goal", "confidence": 1.0},
+                                           "entities": []}}}
+    response = requests.post(f"http://127.0.0.1:{servers.actions_port}/webhook", json=body, timeout=30,
+                             headers={"Authorization": f"Bearer {ACTION_SERVER_TOKEN}"})
+    response.raise_for_status()
+    return "\n".join(r.get("text") or "" for r in response.json()["responses"])
+
+
+def test_the_reasons_of_every_case_name_a_page_fact_where_one_matches(assistant):
+    """The recommendation action's reply for each case, in the language it is written in: at most
+    two reasons a cluster, a fact of the page told (first, when it is about the activity) wherever
+    one matches, the user's words quoted only as they wrote them, and no word of how the knowledge
+    base is kept."""
+    ranker = ClusterRanker(load_knowledge())
+    told_page = 0
+    for case in CASES:
+        text = case["text"]
+        language = detect_language(text) if detect_language(text) in ("en", "fr") else "fr"  # "radio locale et podcasts"
+        slots = {"activity": text, "organisation_type": case.get("organisation_type"), "goal": case.get("goal"),
+                 "language": language}
+        reply = recommend_through_the_action_server(assistant, text, slots)
+        result = ranker.rank(text, case.get("organisation_type"), case.get("goal"))
+        why = [line for line in reply.splitlines() if line.startswith(("Why:", "Pourquoi :"))]
+        assert len(why) == len(result.matches), reply
+        for match, line in zip(result.matches, why):
+            reasons = line.split(":", 1)[1].strip().rstrip(".")
+            if any(r.kind == "page" for r in match.reasons):  # what the page says of its activity comes first
+                assert reasons.startswith((PAGE_SAYS[language], "selon la page")), line
+            if any(r.kind in ("page", "member_type") for r in match.reasons):
+                assert PAGE_SAYS[language] in reasons, line
+                told_page += 1
+            assert len(re.findall(r"(?:^|; )(?:the page|la page|selon la page|you mention|vous parlez|suits|convient)",
+                                  reasons)) <= TOLD_REASONS, line
+            for said in USER_SAID[language].findall(reasons):
+                for words in QUOTED[language].findall(said):
+                    assert words.replace("\\", "").casefold() in text.casefold(), (line, words)
+            assert not re.search(r"knowledge base|base de connaissances|mots-clés|keyword", line), line
+    assert told_page > 100

@@ -12,7 +12,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.nlg.interpolator import interpolate_text
 
 from actions import render
-from actions.buttons import PAYLOADS, DerivationError, derive, derive_from_render
+from actions.buttons import CONTRACT, UndeclaredButton, load, split
 from channels import guard
 from tests.channel_mocks import run_credentials_script
 from tests.servers import ROOT
@@ -86,7 +86,7 @@ def test_sender_ids(value, expected):
 
 
 def test_the_payloads_accepted_are_those_of_the_bots_buttons():
-    assert {intent: set(entities) for intent, entities in PAYLOADS.intents.items()} == {
+    assert {intent: set(entities) for intent, entities in CONTRACT.intents.items()} == {
         "ask_cluster_info": {"cluster"}, "ask_cluster_strategy": {"cluster"}, "ask_cluster_members": {"cluster"},
         "ask_cluster_website": {"cluster"}, "ask_join": {"cluster"}, "list_clusters": {"sector"},
         "inform_organisation_type": {"organisation_type"}, "inform_goal": {"goal"}, "skip_question": set(),
@@ -134,13 +134,13 @@ def every_rendered_payload(knowledge):
 def test_every_button_the_bot_sends_is_accepted_unchanged(knowledge):
     payloads = every_rendered_payload(knowledge)
     assert len(payloads) > 60
-    refused = sorted(p for p in payloads if PAYLOADS.accept(p) != p)
+    refused = sorted(p for p in payloads if CONTRACT.accept(p) != p)
     assert not refused, f"buttons the web channels would refuse: {refused}"
 
 
 def test_the_web_pages_opening_payload_is_accepted():
     opening = re.search(r'initPayload:\s*"([^"]+)"', (ROOT / "web" / "app.js").read_text(encoding="utf-8"))
-    assert opening and PAYLOADS.accept(opening.group(1)) == opening.group(1)
+    assert opening and CONTRACT.accept(opening.group(1)) == opening.group(1)
 
 
 @pytest.mark.parametrize("typed, becomes", [
@@ -164,23 +164,48 @@ def test_other_payloads_are_read_as_text(typed, becomes):
 
 def test_no_payload_sets_the_slots_no_button_sets():
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    settable = {entity for entities in PAYLOADS.intents.values() for entity in entities}
+    settable = {entity for entities in CONTRACT.intents.values() for entity in entities}
     assert settable == {"cluster", "sector", "organisation_type", "goal"}
     for slot in ("language", "sticky_language", "activity", "requested_slot", "shown_clusters", "quick_recommendation"):
         assert slot in domain["slots"] or slot == "requested_slot"
-        for intent in PAYLOADS.intents:
-            assert PAYLOADS.accept(f'/{intent}{{"{slot}": "fr"}}') is None
+        for intent in CONTRACT.intents:
+            assert CONTRACT.accept(f'/{intent}{{"{slot}": "fr"}}') is None
 
 
 def test_a_payload_is_re_serialised_as_the_buttons_write_it():
-    assert PAYLOADS.accept('/ask_join{"cluster":"val-plus"}') == '/ask_join{"cluster": "val-plus"}'
+    assert CONTRACT.accept('/ask_join{"cluster":"val-plus"}') == '/ask_join{"cluster": "val-plus"}'
 
 
-def test_derivation_fails_loudly_on_a_button_it_cannot_read():
-    with pytest.raises(DerivationError):
-        derive_from_render("def f(intent_name):\n    return button('t', get_intent())\n")
-    assert derive_from_render("def f():\n    return button('t', 'x', a=1)\n") == {"x": {"a"}}
-    assert derive("", {}).intents == {"greet": frozenset()}
+def test_a_button_the_contract_does_not_declare_is_refused_where_it_is_written():
+    with pytest.raises(UndeclaredButton):
+        render.button("Restart", "restart")
+    with pytest.raises(UndeclaredButton):
+        render.button("French", "ask_cluster_info", language="fr")
+    assert render.button("Skywin", "ask_cluster_info", cluster="skywin") == {
+        "title": "Skywin", "payload": '/ask_cluster_info{"cluster": "skywin"}'}
+
+
+def test_adding_a_button_is_one_line_of_the_contract():
+    contract = load({"buttons": {"ask_founder": ["cluster"]}, "opening": "greet", "identifier": "^[a-z]+$"}, {})
+    assert contract.intents == {"ask_founder": {"cluster"}, "greet": set()}
+    assert contract.button("Founder", "ask_founder", cluster="skywin")["payload"] == '/ask_founder{"cluster": "skywin"}'
+    assert contract.accept("/greet") == "/greet" == contract.opening
+
+
+def test_every_button_of_the_domain_is_declared_in_the_contract():
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    buttons = [b for variants in domain["responses"].values() for v in variants for b in v.get("buttons", [])]
+    assert len(buttons) >= 10
+    for written in buttons:
+        sent = interpolate_text(written["payload"], {})  # as Rasa sends it: the doubled braces made single
+        assert split(sent) and CONTRACT.accept(sent) == sent, f"{sent}: add it to actions/buttons.yml"
+
+
+def test_the_web_page_and_telegram_open_with_the_contracts_opening():
+    from channels.telegram import GREET_PAYLOAD
+
+    opening = re.search(r'initPayload:\s*"([^"]+)"', (ROOT / "web" / "app.js").read_text(encoding="utf-8"))
+    assert opening.group(1) == CONTRACT.opening == GREET_PAYLOAD == "/greet"
 
 
 # --- answers ---------------------------------------------------------------------------------------

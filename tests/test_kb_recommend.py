@@ -290,3 +290,69 @@ def test_the_index_is_built_once(knowledge, monkeypatch):
     monkeypatch.setattr("kb.recommend.analysis.Analyzer.__init__", refuse)
     for text in all_texts():
         ranker.rank(text, "research", "rnd")
+
+
+# ----- how the reasons are told ---------------------------------------------------------------
+
+def _requests():
+    return [(case["text"], case.get("organisation_type"), case.get("goal")) for case in CASES["cases"]]
+
+
+def test_a_page_fact_is_told_before_a_keyword(ranker):
+    told_page = 0
+    for text, organisation_type, goal in _requests():
+        for match in ranker.rank(text, organisation_type, goal).matches:
+            activity = [r for r in match.reasons if r.kind in ("page", "keyword")]
+            if any(r.kind == "page" for r in activity):
+                assert match.reasons[0].kind == "page", (text, match)
+                told_page += 1
+            member = [r for r in match.reasons if r.kind == "member_type"]
+            if member:  # the member type is told second
+                assert match.reasons.index(member[0]) == 1, (text, match)
+            partial = [r.partial for r in match.reasons if r.kind in ("page", "keyword")]
+            assert partial == sorted(partial) or not partial[0], (text, match)  # parts of keywords last
+    assert told_page > 50
+
+
+def test_reasons_quote_only_the_users_words_and_the_pages_text(ranker):
+    for text, organisation_type, goal in _requests():
+        for match in ranker.rank(text, organisation_type, goal).matches:
+            for reason in match.reasons:
+                for words in reason.said:
+                    assert words.casefold() in text.casefold(), (text, reason)
+                if reason.kind == "keyword":
+                    assert reason.said and reason.passage is None, (text, reason)
+                if reason.kind in ("page", "member_type"):
+                    for language in ("en", "fr"):
+                        passage = reason.passage.get(language)
+                        for piece in passage.split("…"):
+                            assert piece.strip() in reason.item.get(language), (text, language, passage)
+
+
+def test_a_word_the_user_wrote_is_told_not_a_keyword_that_shares_its_stem(ranker):
+    match = ranker.rank("nous fabriquons des lasers industriels").matches[0]
+    assert match.cluster_id == "cluster-photonique"
+    part = next(r for r in match.reasons if r.terms == ("industriels",))
+    assert part.partial and part.said == ("industriels",)  # "vision industrielle" is never said
+    assert match.reasons.index(part) > 0
+
+
+def test_close_words_of_the_user_are_one_phrase():
+    from kb.recommend.excerpt import user_phrases
+
+    assert user_phrases("livraison de colis en ville", ("livraison", "colis")) == ("livraison de colis",)
+    assert user_phrases("power lines and wind turbines", ("power", "wind")) == ("power", "wind")
+    assert user_phrases("Fonderie pour l'automobile, PVC", ("fonderie", "pvc")) == ("fonderie", "PVC")
+
+
+def test_a_passage_is_the_clause_of_the_matched_words():
+    from kb.recommend.excerpt import passage
+
+    short = "Design of new products (energy storage, durable buildings…)"
+    assert passage(short, lambda w: w == "buildings") == short
+    long = ("Skywin established a sound strategy, focusing on 3 major axes: beside the “More intelligent” – aiming at "
+            "developing technological niches – one also finds the “More composites” axis which aims at lighter components.")
+    assert passage(long, lambda w: w == "composites") == "…one also finds the “More composites” axis which aims at lighter components"
+    assert passage("“More composites” – aiming at meeting the market demand in terms of yet lighter components or "
+                   "increased performance in the structures", lambda w: w == "composites") == "“More composites”…"
+    assert passage(long, lambda w: w == "absent") is None

@@ -21,7 +21,9 @@ LANGUAGE_SPECIFIC_PLACEHOLDERS = {"list_heading": {"label", "label_cap", "name",
                                   "button_details": {"name", "of_name"}, "button_how_to_join": {"name", "to_name"},
                                   "no_list": {"label", "of_label"}, "unknown_fact": {"name", "of_name"}, "not_known": {"name", "of_name"},
                                   "website_line": {"name", "of_name"}, "founded_line": {"name", "of_name"},
-                                  "french_name_line": {"name", "of_name"}}
+                                  "french_name_line": {"name", "of_name"}, "reason_strategy": {"name", "of_name"},
+                                  "reason_keyword": {"said", "of_said", "name", "of_name"},
+                                  "reason_keywords": {"said", "of_said", "name", "of_name"}}
 
 
 def placeholders(template: str) -> set:

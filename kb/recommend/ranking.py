@@ -9,12 +9,14 @@ reorder near-ties only, and never turn a zero into a match. A text whose best sc
 MIN_SCORE is vague. Runners-up are kept when they reach RUNNER_UP_SHARE of the top score. Equal
 scores keep page order."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field as data_field
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from kb.model import KnowledgeBase, Text
 from kb.recommend.analysis import shared_analyzer
+from kb.recommend.excerpt import passage, user_phrases
 from kb.recommend.index import (
+    ORGANISATION_MARKERS,
     DESCRIPTION_WEIGHT,
     ITEM_WEIGHT,
     KEYWORD_PART_WEIGHT,
@@ -24,7 +26,7 @@ from kb.recommend.index import (
     phrase_weight,
 )
 from kb.recommend.query import Query, QueryReader
-from kb.text import normalize
+from kb.text import fold, normalize
 
 ORGANISATION_TYPES = ("company", "startup", "research", "training", "public", "other")
 GOALS = ("rnd", "network", "visibility", "training", "unsure")
@@ -39,7 +41,7 @@ STRONG_MIN_SHARE = 1 / 3  # of the user's content words that match, for several 
 RUNNER_UP_SHARE = 0.6  # runners-up are shown when they reach this share of the top score
 MAX_MATCHES = 3
 MAX_REASONS = 6  # activity reasons per match
-SHOWN_ACTIVITY_REASONS = 2  # activity reasons placed before the member type and goal reasons
+TOLD_REASONS = 2  # the reasons a recommendation tells for each cluster (the first of `reasons`)
 
 # Organisation type and goal: small multiplicative bonuses (they only break near-ties).
 ORG_BONUS = 0.04
@@ -57,14 +59,22 @@ class Reason:
     field: str  # "description" | "strategy" | "members" | "scope" | "keywords" | "type"
     item: Text  # the matched fact, item or keyword (a keyword: its en/fr pair when both matched)
     terms: Tuple[str, ...]  # the user's words (as typed, lower-cased) that matched
+    # How a reply tells it (not part of what the reason is): the user's words as they typed them,
+    # close ones as one phrase; for a page fact, the passage of its text where they match.
+    said: Tuple[str, ...] = data_field(default=(), compare=False)
+    passage: Optional[Text] = data_field(default=None, compare=False)
+    # A word found only inside a multi-word keyword ("industriels" in "vision industrielle"): told
+    # only when nothing better explains the match.
+    partial: bool = data_field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
 class ClusterMatch:
     cluster_id: str
     score: float
-    # Strongest first: the two strongest activity reasons, then the member type and goal reasons
-    # when they apply (they weigh little but say why the order is so), then the other activity ones.
+    # In the order they are told (a reply tells the first TOLD_REASONS): the first activity
+    # reason (a fact of the page before a keyword), the member type reason when it applies, the
+    # other activity reasons, the goal reason, then the words found only inside a keyword.
     reasons: Tuple[Reason, ...]
 
 
@@ -140,6 +150,15 @@ class ClusterRanker:
             results.append((entry, score, whole))
         return results, query
 
+    @staticmethod
+    def _told_order(activity: List[Reason], bonus: List[Reason]) -> List[Reason]:
+        """The reasons in the order a reply tells them (see ClusterMatch.reasons)."""
+        member = [r for r in bonus if r.kind == "member_type"]
+        goal = [r for r in bonus if r.kind == "goal"]
+        first, others = activity[:1], activity[1:]
+        whole = [r for r in others if not r.partial]
+        return first + member + whole + goal + [r for r in others if r.partial]
+
     def _bonus(
         self, entry: ClusterEntry, organisation_type: Optional[str], goal: Optional[str]
     ) -> Tuple[float, List[Reason]]:
@@ -147,7 +166,12 @@ class ClusterRanker:
         if organisation_type in entry.organisation:
             strength, text, field, marker = entry.organisation[organisation_type]
             factor += ORG_BONUS * strength
-            reasons.append(Reason("member_type", field, text, (marker,)))
+            # The passage that states them, where a word of that type's markers is, in each language;
+            # a description that words it otherwise in one language is not quoted in it ("").
+            marker_words = {fold(max(normalize(m).split(), key=len)) for m, _ in ORGANISATION_MARKERS[organisation_type]}
+            quoted = Text(*(passage(text.get(language), lambda w: fold(normalize(w)) in marker_words, field == "members")
+                            or (text.get(language) if field == "members" else "") for language in ("en", "fr")))
+            reasons.append(Reason("member_type", field, text, (marker,), passage=quoted))
         if goal in _GOAL_TYPES and entry.cluster.type == _GOAL_TYPES[goal]:
             factor += GOAL_BONUS
             reasons.append(Reason("goal", "type", self.index.type_names[entry.cluster.type], (goal,)))
@@ -188,10 +212,7 @@ class ClusterRanker:
         for total, _, score, entry, whole, bonus_reasons in scored[:MAX_MATCHES]:
             if score <= 0 or total < RUNNER_UP_SHARE * top:
                 break
-            reasons = self._reasons(entry, whole, query)
-            # The member type and goal reasons come after the two strongest activity reasons, so
-            # that a short explanation (the first three) still tells them.
-            reasons = reasons[:SHOWN_ACTIVITY_REASONS] + bonus_reasons + reasons[SHOWN_ACTIVITY_REASONS:]
+            reasons = self._told_order(self._reasons(entry, whole, query, activity or ""), bonus_reasons)
             matches.append(ClusterMatch(entry.cluster.id, round(total, 6), tuple(reasons)))
         return Recommendation(matches=tuple(matches), vague=False)
 
@@ -220,7 +241,20 @@ class ClusterRanker:
         return Evidence(level, matched, unexplained)
 
     # ----- reasons ------------------------------------------------------------------------
-    def _reasons(self, entry: ClusterEntry, whole: List[Keyword], query: Query) -> List[Reason]:
+    def _passage(self, item: Text, keys: Set[str], from_start: bool) -> Text:
+        """The passage of a page item where the user's terms are, in each language (the item's
+        first clause when that language's words differ)."""
+        quoted = []
+        for language in ("en", "fr"):
+            languages = (language, "fr" if language == "en" else "en")
+            text = item.get(language)
+            found = passage(text, lambda word: self.analyzer.key(word, languages) in keys, from_start)
+            quoted.append(found or passage(text, lambda word: True) or text)
+        return Text(*quoted)
+
+    def _reasons(self, entry: ClusterEntry, whole: List[Keyword], query: Query, activity: str) -> List[Reason]:
+        """The activity reasons of a match: facts of the page first, then keywords, then words found
+        only inside a keyword; strongest first within each."""
         matched = set(query.positions)
 
         def first_position(key: str) -> int:
@@ -244,7 +278,8 @@ class ClusterRanker:
         for keys, texts in by_terms.items():
             en, fr = texts.get("en"), texts.get("fr")
             item = Text(en=en or fr, fr=fr or en)
-            reason = Reason("keyword", "keywords", item, terms(keys))
+            said = user_phrases(activity, terms(keys))
+            reason = Reason("keyword", "keywords", item, terms(keys), said)
             found.append((strength(keys, phrase_weight(len(keys))), len(found), reason))
             covered.update(keys)
         # Page items (strategy, members, scope); the description for what they leave out.
@@ -254,17 +289,19 @@ class ClusterRanker:
                 keys -= covered
             if keys:
                 weight = DESCRIPTION_WEIGHT if item.field == "description" else ITEM_WEIGHT
-                found.append((strength(keys, weight), len(found), Reason("page", item.field, item.text, terms(keys))))
+                reason = Reason("page", item.field, item.text, terms(keys), user_phrases(activity, terms(keys)),
+                                self._passage(item.text, keys, item.field == "members"))
+                found.append((strength(keys, weight), len(found), reason))
                 covered.update(keys)
         # Words found only inside a multi-word keyword.
         for keyword in entry.keywords:
             keys = (set(keyword.keys) & matched) - covered
             if keys:
                 item = Text(en=keyword.text, fr=keyword.text)
-                reason = Reason("keyword", "keywords", item, terms(keys))
+                reason = Reason("keyword", "keywords", item, terms(keys), user_phrases(activity, terms(keys)), partial=True)
                 found.append((strength(keys, KEYWORD_PART_WEIGHT), len(found), reason))
                 covered.update(keys)
-        found.sort(key=lambda f: (-f[0], f[1]))
+        found.sort(key=lambda f: (f[2].partial, f[2].kind != "page", -f[0], f[1]))
         return [reason for _, _, reason in found[:MAX_REASONS]]
 
     # ----- for tests and explanations -----------------------------------------------------
