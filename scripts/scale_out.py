@@ -122,6 +122,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         values = services(dict(os.environ), started_services)
         base_env = launcher.environment(**values)
         base_env.setdefault("CONVERSATIONS_DB", conversations_db(base_env))
+        if balancer_ports:  # the rate limits read the client's address from HAProxy's X-Forwarded-For
+            base_env.setdefault("TRUSTED_PROXIES", "127.0.0.1")
         base_env.pop("RASA_API_TOKEN", None)  # the HTTP API stays off here (scripts/run.sh handles it)
         creds = launcher.write_credentials(OUT / "credentials.yml", base_env)
         print(f"Channels: {', '.join(yaml.safe_load(creds.read_text()) or {})} ({creds.relative_to(ROOT)}).")

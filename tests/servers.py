@@ -42,7 +42,10 @@ class Servers:
         return f"http://127.0.0.1:{self.rasa_port}"
 
     def environment(self) -> Dict[str, str]:
-        return environment(**self.extra_env)
+        # The end-to-end tests send each message as soon as the last was answered, or 20 at once:
+        # faster than any person. The rate limits (channels/rate_limit.py) are off unless a test
+        # sets them (tests/test_load_balancer.py).
+        return environment(**{"RATE_LIMITS": "off", **self.extra_env})
 
     def start_actions(self) -> subprocess.Popen:
         self.actions_port = self.actions_port or free_port()

@@ -6,20 +6,26 @@ the whole module (tests/servers.BalancedStack).
   (127.0.0.x), 14 over long-polling (python-socketio's client; every poll is a new HTTP request, so
   the balancer must send them all to the instance that holds the session) and 6 over the websocket
   transport. Every reply reaches its own conversation, in order, and both instances serve some.
+- One sender floods for 20 s (and one address with a new sender id for every message) while 10
+  normal conversations run: the flooders are told to slow down and what they send beyond their
+  rate is not handled, every normal message is answered, both instances stay up.
 - The liveness check: an instance killed with SIGKILL is taken out, the other serves every
   message, and the restarted instance is back in without any manual step.
 """
 
 import asyncio
 import json
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List
 
 import pytest
 import requests
 
 from tests.hardening import SocketChat, WebSocketChat, texts_of
+from actions.render import say
 from scripts import launcher
 from tests.servers import ROOT, BalancedStack, ensure_model
 
@@ -28,6 +34,39 @@ CLUSTERS = [("Skywin", "skywin.be"), ("BioWin", "biowin.org"), ("WagrALIM", "wag
             ("MecaTech", "polemecatech.be"), ("GreenWin", "greenwin.be"),
             ("Logistics in Wallonia", "logisticsinwallonia.be")]
 SOCKET_CONVERSATIONS, OVER_WEBSOCKET = 20, 6
+# The rate limits (channels/rate_limit.py), HAProxy on loopback as the trusted proxy.
+# Lower than the defaults (5 and 20 a second): what this shared 2-core machine can handle
+# beside the flood.
+LIMITS = {"RATE_LIMITS": "on", "TRUSTED_PROXIES": "127.0.0.1", "RATE_PER_SENDER": "2", "RATE_BURST_PER_SENDER": "5",
+          "RATE_PER_ADDRESS": "4", "RATE_BURST_PER_ADDRESS": "8", "CONNECTIONS_PER_ADDRESS": "1",
+          "CONNECTIONS_BURST_PER_ADDRESS": "10"}
+SLOW_DOWN = {language: say("slow_down", language) for language in ("en", "fr")}
+UNAVAILABLE = {language: say("service_unavailable", language) for language in ("en", "fr")}
+BUSY = {language: say("too_many_messages", language) for language in ("en", "fr")}
+FLOOD_SECONDS, FLOOD_RATE = 20, 20  # seconds, requests a second of each flooder
+
+
+class SourceAddressAdapter(requests.adapters.HTTPAdapter):
+    """Requests sent from one loopback address (127.0.0.x): each simulated user has its own."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def session_from(address: str) -> requests.Session:
+    session = requests.Session()
+    session.mount("http://", SourceAddressAdapter(address))
+    return session
+
+
+def percentile(values: List[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[int(share * (len(ordered) - 1))]
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +74,7 @@ def stack(tmp_path_factory):
     ensure_model()
     # 50 conversations at once on a shared 2-core machine can make an action call slow; action
     # timeouts are not what these tests are about (the action server fault is).
-    balanced = BalancedStack(tmp_path_factory.mktemp("balanced"), extra_env={"ACTION_SERVER_TIMEOUT": "20"})
+    balanced = BalancedStack(tmp_path_factory.mktemp("balanced"), extra_env={"ACTION_SERVER_TIMEOUT": "20", **LIMITS})
     try:
         started = time.monotonic()
         balanced.start()
@@ -115,3 +154,116 @@ def test_the_deployment_guide_shows_the_configuration_that_runs():
     guide = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
     shown = guide.split("```haproxy\n", 1)[1].split("```", 1)[0]
     assert shown == launcher.HAPROXY_TEMPLATE.read_text(encoding="utf-8")
+
+
+def normal_conversations(stack: BalancedStack, rounds: int, tag: str) -> List[float]:
+    """10 users, each from its own address, asking one cluster question after another (a pause of
+    0.3 s between an answer and the next question); every answer must be a real one. The latencies."""
+    latencies: List[float] = []
+    lock = threading.Lock()
+
+    def user(index: int) -> None:
+        sender = f"lb-{tag}-{index}-{uuid.uuid4().hex[:6]}"
+        with session_from(f"127.0.0.{50 + index}") as session:
+            for turn in range(rounds):
+                name, site = CLUSTERS[(index + turn) % len(CLUSTERS)]
+                started = time.monotonic()
+                answer = session.post(f"{stack.url}/webhooks/rest/webhook", timeout=60,
+                                      json={"sender": sender, "message": f"what is the website of {name}?"})
+                seconds = time.monotonic() - started
+                assert answer.status_code == 200 and site in texts_of(answer.json()), (sender, turn, answer.text[:300])
+                with lock:
+                    latencies.append(seconds)
+                time.sleep(0.3)
+
+    with ThreadPoolExecutor(10) as pool:
+        list(pool.map(user, range(10)))
+    return latencies
+
+
+def stored_users(stack: BalancedStack, prefix: str) -> Dict[str, int]:
+    with stack.pg.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT sender_id, count(*) FROM events WHERE sender_id LIKE %s AND type_name = 'user' "
+                       "GROUP BY sender_id", (prefix + "%",))
+        rows = dict(cursor.fetchall())
+    connection.close()
+    return rows
+
+
+def test_a_flooding_sender_does_not_starve_the_others(stack):
+    quiet = normal_conversations(stack, 6, "quiet")
+    stop = threading.Event()
+    figures = {"one sender": {"sent": 0, "slowed": 0, "busy": 0, "answered": 0, "errors": 0},
+               "new sender every message": {"sent": 0, "slowed": 0, "busy": 0, "answered": 0, "errors": 0}}
+    lock = threading.Lock()
+    flooder = f"flood-{uuid.uuid4().hex[:6]}"
+    rotating = f"rot-{uuid.uuid4().hex[:6]}-"
+
+    def post(kind: str, session: requests.Session, sender: str) -> None:
+        answer = session.post(f"{stack.url}/webhooks/rest/webhook", timeout=90,
+                              json={"sender": sender, "message": "what is Skywin?"})
+        text = texts_of(answer.json()) if answer.status_code == 200 else None
+        outcome = ("errors" if text is None else "slowed" if any(t in text for t in SLOW_DOWN.values())
+                   else "busy" if any(t in text for t in BUSY.values()) else "answered")
+        with lock:
+            figures[kind][outcome] += 1
+
+    def flood(kind: str, address: str) -> None:
+        """FLOOD_RATE requests a second, each sent without waiting for the earlier ones' answers."""
+        with session_from(address) as session, ThreadPoolExecutor(48) as pool:
+            session.get_adapter("http://").poolmanager.connection_pool_kw["maxsize"] = 48
+            n = 0
+            while not stop.is_set():
+                sender = flooder if kind == "one sender" else f"{rotating}{n}"
+                n += 1
+                with lock:
+                    figures[kind]["sent"] += 1
+                pool.submit(post, kind, session, sender)
+                time.sleep(1 / FLOOD_RATE)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=flood, args=("one sender", "127.0.0.200")),
+               threading.Thread(target=flood, args=("new sender every message", "127.0.0.201"))]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(2)
+        flooded = normal_conversations(stack, 6, "flooded")
+        time.sleep(max(0.0, FLOOD_SECONDS - (time.monotonic() - started)))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=120)
+    seconds = time.monotonic() - started
+    handled_one = stored_users(stack, flooder).get(flooder, 0)
+    handled_rotating = sum(stored_users(stack, rotating).values())
+    print(f"[balancer] flood for {seconds:.0f} s: one sender {figures['one sender']}, {handled_one} handled; "
+          f"one address with a new sender id every message {figures['new sender every message']}, "
+          f"{handled_rotating} handled; 10 normal conversations x 6 messages, all answered: p95 "
+          f"{percentile(quiet, 0.95) * 1000:.0f} ms without the flood, {percentile(flooded, 0.95) * 1000:.0f} ms "
+          f"during it (median {percentile(quiet, 0.5) * 1000:.0f} / {percentile(flooded, 0.5) * 1000:.0f} ms)")
+    assert figures["one sender"]["slowed"] > 0 and figures["new sender every message"]["slowed"] > 0
+    # what goes beyond the rate is not handled: at most the burst plus the rate over the flood
+    assert handled_one <= 5 + 2 * seconds, (handled_one, seconds)
+    assert handled_rotating <= 8 + 4 * seconds, (handled_rotating, seconds)
+    assert figures["one sender"]["errors"] == figures["new sender every message"]["errors"] == 0
+    assert all(row["status"] == "UP" for row in stack.stats() if row["svname"].startswith("rasa-"))
+
+
+def test_new_socketio_connections_are_limited_per_address(stack):
+    async def connect_many() -> List[bool]:
+        opened = []
+        for _ in range(16):
+            try:
+                async with WebSocketChat(stack.url, source_address="127.0.0.210"):
+                    opened.append(True)
+            except ConnectionRefusedError:
+                opened.append(False)
+        return opened
+
+    opened = asyncio.run(connect_many())
+    assert opened[:5] == [True] * 5 and not all(opened), opened  # a burst of 10 (1 a second after it)
+    async def other_address() -> str:
+        async with WebSocketChat(stack.url, source_address="127.0.0.211") as chat:
+            return chat.session_id
+    assert asyncio.run(other_address())  # another address is not affected
