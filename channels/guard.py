@@ -339,7 +339,7 @@ class MessageGuard:
                       app: Any = None) -> None:
         counter = CountingOutputChannel(message.output_channel)
         message.output_channel = counter
-        busy = False
+        busy = failed = False
         try:
             async with self.turns.turn(message.sender_id):
                 await on_new_message(message)
@@ -350,8 +350,15 @@ class MessageGuard:
         except asyncio.CancelledError:
             raise
         except Exception:
+            failed = True
             logger.exception("Conversation %s: the message could not be handled.", conversation_tag(message.sender_id))
-        if counter.sent:
+        if failed and counter.sent and isinstance(getattr(counter.inner, "messages", None), list):
+            # The turn was answered but not stored (the tracker store failed at the end): an answer
+            # not sent yet (REST) is withdrawn, and the user asked to retry, so that what the user
+            # saw and what the conversation holds stay the same.
+            counter.inner.messages.clear()
+            counter.sent = 0
+        if counter.sent and not failed:
             return
         if not busy:
             logger.warning("Conversation %s: no answer came out of Rasa (action server down or too slow?); "

@@ -4,5 +4,7 @@ below applied first. Each one is measured in docs/benchmarks.md.
 - `without_tensorflow`: neither Rasa's policies nor the model load import TensorFlow (unused here,
   about 430 MB);
 - `action_validation`: action server responses are checked against a schema compiled once;
-- `event_types`: stored events find their event class through a cache.
+- `event_types`: stored events find their event class through a cache;
+- `store_outage`: a tracker store that fails refuses the message instead of forgetting the
+  conversation (Rasa's fail-safe store).
 """

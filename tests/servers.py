@@ -182,6 +182,15 @@ class BalancedStack:
             process.kill()
             process.wait(timeout=10)
 
+    def kill_actions(self) -> None:
+        for process in self.actions.processes:
+            process.kill()
+            process.wait(timeout=10)
+        self.actions.processes.clear()
+
+    def start_actions(self) -> subprocess.Popen:
+        return self.actions.start_actions()
+
     def start_balancer(self) -> subprocess.Popen:
         config = launcher.haproxy_config(self.workdir / "haproxy.cfg", self.port,
                                          [server.rasa_port for server in self.instances], self.stats_port)

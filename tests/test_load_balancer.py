@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Dict, List
 
 import pytest
@@ -74,7 +75,9 @@ def stack(tmp_path_factory):
     ensure_model()
     # 50 conversations at once on a shared 2-core machine can make an action call slow; action
     # timeouts are not what these tests are about (the action server fault is).
-    balanced = BalancedStack(tmp_path_factory.mktemp("balanced"), extra_env={"ACTION_SERVER_TIMEOUT": "20", **LIMITS})
+    balanced = BalancedStack(tmp_path_factory.mktemp("balanced"), extra_env={"ACTION_SERVER_TIMEOUT": "20", **LIMITS,
+                                                                                  # a killed instance's tickets hold its conversations this long
+                                                                                  "TICKET_LOCK_LIFETIME": "15"})
     try:
         started = time.monotonic()
         balanced.start()
@@ -267,3 +270,184 @@ def test_new_socketio_connections_are_limited_per_address(stack):
         async with WebSocketChat(stack.url, source_address="127.0.0.211") as chat:
             return chat.session_id
     assert asyncio.run(other_address())  # another address is not affected
+
+
+# --- faults in the middle of a load ----------------------------------------------------------
+
+LOAD_CONVERSATIONS, LOAD_MESSAGES = 50, 10
+RETRY_WITHIN = 10.0  # seconds: a message not answered gets "please retry" within this
+
+
+@dataclass
+class Message:
+    conversation: int
+    seq: int
+    text: str
+    sent_at: float = 0.0
+    seconds: float = 0.0
+    outcome: str = ""  # "answered", "retry" (told to try again) or "error" (anything else)
+    detail: str = ""
+
+
+def classify(status: int, replies: List[dict]) -> str:
+    text = texts_of(replies)
+    if status != 200 or not replies:
+        return "error"
+    if any(t in text for t in (*UNAVAILABLE.values(), *BUSY.values(), *SLOW_DOWN.values())):
+        return "retry"
+    return "answered"
+
+
+def run_load(stack: BalancedStack, tag: str, pause: float, fault) -> "tuple[List[List[Message]], Dict[str, float]]":
+    """50 conversations x 10 unique messages over REST through the balancer, each conversation from
+    its own address, each message `pause` s after the previous answer; `fault(times)` runs beside
+    it and records when the fault began and ended in `times`."""
+    conversations = [[Message(c, n, f"what is the website of {CLUSTERS[(c + n) % len(CLUSTERS)][0]}? ref {tag}-{c}-{n}")
+                      for n in range(LOAD_MESSAGES)] for c in range(LOAD_CONVERSATIONS)]
+    senders = [f"{tag}-{c}-{uuid.uuid4().hex[:6]}" for c in range(LOAD_CONVERSATIONS)]
+    times: Dict[str, float] = {"start": time.monotonic()}
+
+    def talk(c: int) -> None:
+        with session_from(f"127.0.1.{10 + c}") as session:
+            time.sleep(c * 0.05)  # not all at the same instant
+            for message in conversations[c]:
+                message.sent_at = time.monotonic()
+                try:
+                    answer = session.post(f"{stack.url}/webhooks/rest/webhook", timeout=90,
+                                          json={"sender": senders[c], "message": message.text})
+                    replies = answer.json() if answer.status_code == 200 else []
+                    message.outcome = classify(answer.status_code, replies)
+                    message.detail = f"{answer.status_code} {texts_of(replies)[:120] or answer.text[:120]}"
+                except requests.RequestException as error:
+                    message.outcome, message.detail = "error", f"{type(error).__name__}: {error}"
+                message.seconds = time.monotonic() - message.sent_at
+                time.sleep(pause)
+
+    with ThreadPoolExecutor(LOAD_CONVERSATIONS + 1) as pool:
+        faulted = pool.submit(fault, times)
+        list(pool.map(talk, range(LOAD_CONVERSATIONS)))
+        faulted.result()
+    for c, sender in enumerate(senders):
+        for message in conversations[c]:
+            message.detail = f"{sender}: {message.detail}"
+    times["senders"] = senders  # type: ignore[assignment]
+    return conversations, times
+
+
+def audit_load(stack: BalancedStack, conversations: List[List[Message]], times: Dict) -> Dict[str, float]:
+    """The figures of a run, read back from PostgreSQL."""
+    senders = times["senders"]
+    with stack.pg.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT sender_id, data FROM events WHERE sender_id = ANY(%s) ORDER BY id", (senders,))
+        rows = cursor.fetchall()
+    connection.close()
+    stored: Dict[str, List[str]] = {sender: [] for sender in senders}
+    for sender, data in rows:
+        event = json.loads(data)
+        if event["event"] == "user":
+            stored[sender].append(event.get("text"))
+    figures = dict.fromkeys(("sent", "answered", "retry", "error", "slow retries", "stored", "missing",
+                             "duplicated", "misordered", "unexpected"), 0)
+    not_answered_at = []
+    for sender, messages in zip(senders, conversations):
+        by_text = {m.text: m for m in messages}
+        counts = {text: stored[sender].count(text) for text in by_text}
+        seqs = [by_text[text].seq for text in stored[sender] if text in by_text]
+        figures["unexpected"] += sum(1 for text in stored[sender] if text not in by_text)
+        figures["misordered"] += sum(1 for a, b in zip(seqs, seqs[1:]) if b <= a)
+        for message in messages:
+            figures["sent"] += 1
+            figures[message.outcome] += 1
+            figures["stored"] += counts[message.text] > 0
+            figures["duplicated"] += max(0, counts[message.text] - 1)
+            if message.outcome == "answered" and not counts[message.text]:
+                figures["missing"] += 1
+            if message.outcome == "retry" and message.seconds > RETRY_WITHIN:
+                figures["slow retries"] += 1
+            if message.outcome != "answered":
+                not_answered_at.append(message.sent_at + message.seconds)
+    figures["recovery s"] = round(max([t - times["end"] for t in not_answered_at] + [0.0]), 1)
+    figures["fault s"] = round(times["end"] - times["begin"], 1)
+    return figures
+
+
+def check_fault(stack: BalancedStack, name: str, fault, pause: float = 2.0) -> Dict[str, float]:
+    conversations, times = run_load(stack, name, pause, fault)
+    time.sleep(1)
+    figures = audit_load(stack, conversations, times)
+    print(f"[faults] {name}: " + ", ".join(f"{key} {value}" for key, value in figures.items()))
+    failed = [f"{m.seq}: {m.outcome} in {m.seconds:.1f} s: {m.detail}" for c in conversations for m in c
+              if m.outcome == "error" or (m.outcome == "retry" and m.seconds > RETRY_WITHIN)]
+    assert figures["error"] == figures["slow retries"] == 0, failed[:5]
+    assert figures["missing"] == figures["duplicated"] == figures["misordered"] == figures["unexpected"] == 0, figures
+    assert figures["answered"] + figures["retry"] == figures["sent"] == LOAD_CONVERSATIONS * LOAD_MESSAGES
+    # after the fault, the service is back: every conversation's last message was answered
+    assert all(c[-1].outcome == "answered" for c in conversations), [c[-1].detail for c in conversations
+                                                                     if c[-1].outcome != "answered"][:5]
+    return figures
+
+
+def test_fault_kill_one_instance_then_restart_it(stack):
+    before: Dict[str, int] = {}
+
+    def fault(times: Dict[str, float]) -> None:
+        time.sleep(3)
+        times["begin"] = time.monotonic()
+        stack.kill_instance(0)
+        time.sleep(5)
+        before.update(served(stack, "rest"))
+        stack.start_instance(0)  # back once it answers: no manual step beyond the restart
+        times["end"] = time.monotonic()
+
+    check_fault(stack, "kill -9 one Rasa instance, restart it", fault, pause=3.0)
+    after = served(stack, "rest")
+    assert after["rasa-2"] > before["rasa-2"]  # the other kept serving
+    assert after["rasa-1"] > before["rasa-1"]  # the restarted one rejoined
+
+
+def test_fault_restart_postgresql(stack):
+    def fault(times: Dict[str, float]) -> None:
+        time.sleep(3)
+        times["begin"] = time.monotonic()
+        stack.pg.stop()
+        time.sleep(5)
+        stack.pg.start()
+        times["end"] = time.monotonic()
+
+    check_fault(stack, "restart PostgreSQL (stop, 5 s, start)", fault)
+
+
+def test_fault_restart_redis(stack):
+    def fault(times: Dict[str, float]) -> None:
+        time.sleep(3)
+        times["begin"] = time.monotonic()
+        stack.red.stop()
+        time.sleep(1)
+        stack.red.start()
+        times["end"] = time.monotonic()
+
+    check_fault(stack, "restart Redis", fault)
+
+
+def test_fault_kill_the_action_server_then_restart_it(stack):
+    def fault(times: Dict[str, float]) -> None:
+        time.sleep(3)
+        times["begin"] = time.monotonic()
+        stack.kill_actions()
+        time.sleep(2)
+        stack.start_actions()
+        times["end"] = time.monotonic()
+
+    check_fault(stack, "kill the action server, restart it", fault)
+
+
+def test_fault_stop_postgresql_for_30_s(stack):
+    def fault(times: Dict[str, float]) -> None:
+        time.sleep(3)
+        times["begin"] = time.monotonic()
+        stack.pg.stop()
+        time.sleep(30)
+        stack.pg.start()
+        times["end"] = time.monotonic()
+
+    check_fault(stack, "stop PostgreSQL for 30 s", fault, pause=4.0)
