@@ -56,6 +56,7 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from actions.buttons import PAYLOADS
 from actions.render import say
 from channels.rate_limit import RateLimits
+from stores.probes import TrackerStoreDown
 
 logger = logging.getLogger(__name__)
 
@@ -339,7 +340,7 @@ class MessageGuard:
                       app: Any = None) -> None:
         counter = CountingOutputChannel(message.output_channel)
         message.output_channel = counter
-        busy = failed = False
+        busy = unstored = False
         try:
             async with self.turns.turn(message.sender_id):
                 await on_new_message(message)
@@ -349,16 +350,19 @@ class MessageGuard:
                            conversation_tag(message.sender_id), self.turns.max_pending)
         except asyncio.CancelledError:
             raise
+        except TrackerStoreDown as error:
+            unstored = True
+            logger.warning("Conversation %s: not handled, the tracker store is down (%s); the user is asked to retry.",
+                           conversation_tag(message.sender_id), error)
         except Exception:
-            failed = True
             logger.exception("Conversation %s: the message could not be handled.", conversation_tag(message.sender_id))
-        if failed and counter.sent and isinstance(getattr(counter.inner, "messages", None), list):
-            # The turn was answered but not stored (the tracker store failed at the end): an answer
-            # not sent yet (REST) is withdrawn, and the user asked to retry, so that what the user
-            # saw and what the conversation holds stay the same.
+        if unstored and counter.sent and isinstance(getattr(counter.inner, "messages", None), list):
+            # Answered but not stored (the database went down during the turn): an answer not sent
+            # yet (REST) is withdrawn for "please retry", so that what the user saw and what the
+            # conversation holds stay the same.
             counter.inner.messages.clear()
             counter.sent = 0
-        if counter.sent and not failed:
+        if counter.sent and not unstored:
             return
         if not busy:
             logger.warning("Conversation %s: no answer came out of Rasa (action server down or too slow?); "

@@ -9,6 +9,14 @@ the whole module (tests/servers.BalancedStack).
 - One sender floods for 20 s (and one address with a new sender id for every message) while 10
   normal conversations run: the flooders are told to slow down and what they send beyond their
   rate is not handled, every normal message is answered, both instances stay up.
+- Faults in the middle of a load of 50 conversations x 10 unique messages over REST through the
+  balancer, each its own test on the same stack: kill -9 of an instance then its restart;
+  PostgreSQL stopped 5 s; Redis restarted; the action server killed then restarted; PostgreSQL
+  stopped 30 s. Each audits PostgreSQL afterwards: every message answered or told to retry within
+  10 s, no answered message missing, none stored twice, each conversation in order, the last
+  message of every conversation answered. A database outage refuses politely
+  (runtime/store_outage.py): no conversation restarts from empty. The figures are printed
+  ("[faults] …"). (Freezing PostgreSQL or Redis with SIGSTOP is not tested: see docs/deployment.md.)
 - The liveness check: an instance killed with SIGKILL is taken out, the other serves every
   message, and the restarted instance is back in without any manual step.
 """

@@ -127,6 +127,7 @@ def test_a_store_outage_fails_the_message_where_rasa_forgets_the_conversation(mo
     from rasa.shared.core.trackers import DialogueStateTracker
 
     from runtime import store_outage
+    from stores.probes import TrackerStoreDown
 
     tracker = DialogueStateTracker("someone", [])
     rasa_store = FailSafeTrackerStore(_DownStore(), on_tracker_store_error=lambda error: None)
@@ -138,7 +139,7 @@ def test_a_store_outage_fails_the_message_where_rasa_forgets_the_conversation(mo
     try:
         store = FailSafeTrackerStore(_DownStore(), on_tracker_store_error=lambda error: None)
         for call in (store.retrieve("someone"), store.retrieve_full_tracker("someone"), store.save(tracker)):
-            with pytest.raises(ConnectionError):
+            with pytest.raises(TrackerStoreDown):
                 asyncio.run(call)
         assert store._fallback_tracker_store is None  # nothing kept aside
     finally:
