@@ -25,20 +25,20 @@ RASA_SAVE = FailSafeTrackerStore.save
 RASA_RETRIEVE_FULL = FailSafeTrackerStore.retrieve_full_tracker
 
 
-async def retrieve(self: FailSafeTrackerStore, sender_id: Text) -> Optional[DialogueStateTracker]:
+async def _read(self: FailSafeTrackerStore, method: str, sender_id: Text) -> Optional[DialogueStateTracker]:
     try:
-        return await self._tracker_store.retrieve(sender_id)
+        return await getattr(self._tracker_store, method)(sender_id)
     except Exception as error:
         self.on_tracker_store_retrieve_error(error)
         raise TrackerStoreDown(f"the conversation could not be read: {error}") from error
+
+
+async def retrieve(self: FailSafeTrackerStore, sender_id: Text) -> Optional[DialogueStateTracker]:
+    return await _read(self, "retrieve", sender_id)
 
 
 async def retrieve_full_tracker(self: FailSafeTrackerStore, sender_id: Text) -> Optional[DialogueStateTracker]:
-    try:
-        return await self._tracker_store.retrieve_full_tracker(sender_id)
-    except Exception as error:
-        self.on_tracker_store_retrieve_error(error)
-        raise TrackerStoreDown(f"the conversation could not be read: {error}") from error
+    return await _read(self, "retrieve_full_tracker", sender_id)
 
 
 async def save(self: FailSafeTrackerStore, tracker: DialogueStateTracker) -> None:
