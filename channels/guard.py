@@ -28,7 +28,8 @@ this process before entering Rasa's lock store, so a burst of messages is handle
 back to back. (Rasa's own lock only lets a waiting message poll about once a second, and its
 tickets expire after 60 s: 20 messages sent at once took 19 s here, against 1–2 s this way.) At most
 MAX_PENDING_PER_SENDER (default 50) messages of one sender wait; more are answered at once with a
-"please wait for my answers" message.
+"please wait for my answers" message. Before that, the rate limits (`channels.rate_limit`, whose
+docstring says how the two relate) refuse a message over its sender's or its address's rate.
 
 Answers (`MessageGuard.deliver`): if handling a message produced no bot message at all — the action
 server down (Rasa logs "Bot will continue…" and says nothing), hanging past the timeout, the lock
@@ -54,6 +55,8 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 
 from actions.buttons import CONTRACT
 from actions.render import say
+from channels.rate_limit import RateLimits
+from stores.probes import TrackerStoreDown
 
 logger = logging.getLogger(__name__)
 
@@ -244,6 +247,10 @@ def busy_text(language: Optional[str]) -> str:
     return _in_language("too_many_messages", language)
 
 
+def slow_down_text(language: Optional[str]) -> str:
+    return _in_language("slow_down", language)
+
+
 async def conversation_language(app: Any, sender_id: Text, metadata: Optional[Dict[str, Any]]) -> Optional[str]:
     """The conversation's `language` slot when the tracker store knows it, else the web page's."""
     agent = getattr(getattr(app, "ctx", None), "agent", None)
@@ -317,12 +324,23 @@ class MessageGuard:
         if max_pending is None:
             max_pending = int(_positive_number(os.environ, "MAX_PENDING_PER_SENDER", DEFAULT_MAX_PENDING_PER_SENDER))
         self.turns = SenderTurns(max_pending)
+        self.limits = RateLimits()
+
+    async def over_rate(self, message: UserMessage, address: str) -> bool:
+        """Whether `message` is over the rate limits (channels.rate_limit); if so it is answered
+        with "slow down", in the page's language, without reading its conversation."""
+        if await self.limits.admit_message(message.sender_id, address):
+            return False
+        logger.info("Conversation %s: over the rate limits; answered with 'slow down'.", conversation_tag(message.sender_id))
+        language = message.metadata.get("language") if isinstance(message.metadata, dict) else None
+        await message.output_channel.send_text_message(message.sender_id, slow_down_text(language))
+        return True
 
     async def deliver(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage,
                       app: Any = None) -> None:
         counter = CountingOutputChannel(message.output_channel)
         message.output_channel = counter
-        busy = False
+        busy = unstored = False
         try:
             async with self.turns.turn(message.sender_id):
                 await on_new_message(message)
@@ -332,9 +350,19 @@ class MessageGuard:
                            conversation_tag(message.sender_id), self.turns.max_pending)
         except asyncio.CancelledError:
             raise
+        except TrackerStoreDown as error:
+            unstored = True
+            logger.warning("Conversation %s: not handled, the tracker store is down (%s); the user is asked to retry.",
+                           conversation_tag(message.sender_id), error)
         except Exception:
             logger.exception("Conversation %s: the message could not be handled.", conversation_tag(message.sender_id))
-        if counter.sent:
+        if unstored and counter.sent and isinstance(getattr(counter.inner, "messages", None), list):
+            # Answered but not stored (the database went down during the turn): an answer not sent
+            # yet (REST) is withdrawn for "please retry", so that what the user saw and what the
+            # conversation holds stay the same.
+            counter.inner.messages.clear()
+            counter.sent = 0
+        if counter.sent and not unstored:
             return
         if not busy:
             logger.warning("Conversation %s: no answer came out of Rasa (action server down or too slow?); "

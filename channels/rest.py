@@ -14,6 +14,8 @@ Changed from Rasa's:
   messages of one sender are handled one at a time, in order, and every message gets at least one
   answer ("temporarily unavailable, please retry" when Rasa produced none): see `channels.guard`;
 - of the metadata only the language is kept (`guard.clean_metadata`);
+- a message over the rate limits of its sender or of its client address is answered "slow down"
+  and not handled (`channels.rate_limit`);
 - the `input_channel` field of the body is ignored (the tracker records "rest").
 
 Importing this module also sets how long Rasa waits for the action server
@@ -34,7 +36,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
-from channels import guard
+from channels import guard, rate_limit
 
 logger = logging.getLogger(__name__)
 
@@ -103,20 +105,26 @@ class GuardedRestInput(RestInput):
             if info:
                 logger.info("Conversation %s: input changed before the NLU: %s", guard.conversation_tag(sender), info)
 
+            address = self.guard.limits.address(*rate_limit.sanic_peer(request))
+
             def user_message(output: Any) -> UserMessage:
                 return UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata)
+
+            async def handle(message: UserMessage) -> None:
+                if not await self.guard.over_rate(message, address):
+                    await self.guard.deliver(on_new_message, message, request.app)
 
             if rasa.utils.endpoints.bool_arg(request, "stream", default=False):
                 async def stream(resp: Any) -> None:
                     queue: Queue = Queue()
 
-                    async def handle() -> None:
+                    async def handle_streamed() -> None:
                         try:
-                            await self.guard.deliver(on_new_message, user_message(QueueOutputChannel(queue)), request.app)
+                            await handle(user_message(QueueOutputChannel(queue)))
                         finally:
                             await queue.put("DONE")
 
-                    task = asyncio.ensure_future(handle())
+                    task = asyncio.ensure_future(handle_streamed())
                     while True:
                         result = await queue.get()
                         if result == "DONE":
@@ -128,7 +136,7 @@ class GuardedRestInput(RestInput):
 
             collector = CollectingOutputChannel()
             try:
-                await self.guard.deliver(on_new_message, user_message(collector), request.app)
+                await handle(user_message(collector))
             except asyncio.CancelledError:  # the client went away
                 logger.info("Conversation %s: the request was cancelled.", guard.conversation_tag(sender))
             return response.json(collector.messages)

@@ -28,6 +28,9 @@ Changed from Rasa's:
   a conversation of its own socket when none was opened (Rasa drops it silently); an event whose data is not an object is ignored
   with a log line; metadata sent as a JSON string that does not parse is dropped (Rasa's handler
   fails on it); of the metadata only the language is kept (`guard.clean_metadata`);
+- new connections per client address, and messages per session and per address, are rate
+  limited (`channels.rate_limit`): a connection over the limit is refused, a message is answered
+  "slow down" and not handled;
 - a payload over 256 KB is refused (python-engineio's `max_http_buffer_size`, 1 MB by default);
 - binary socket.io packets are refused, and nothing of them is held (`TextOnlyServer`);
 - `enter_room` is awaited when it is a coroutine (python-socketio ≥ 5.10).
@@ -56,7 +59,7 @@ from sanic.response import HTTPResponse
 import socketio.packet
 from socketio import AsyncServer
 
-from channels import guard
+from channels import guard, rate_limit
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +143,7 @@ class GuardedSocketIOInput(SocketIOInput):
         secret = os.environ.get("SESSION_SECRET") or ""
         self._session_key = secret.encode() if secret else secrets.token_bytes(32)
         self._sessions: Dict[str, str] = {}  # socket id -> the session it opened
+        self._addresses: Dict[str, str] = {}  # socket id -> its client's address (rate limits)
 
     def _signature(self, session: str) -> str:
         return hmac.new(self._session_key, session.encode(), hashlib.sha256).hexdigest()[:32]
@@ -180,6 +184,12 @@ class GuardedSocketIOInput(SocketIOInput):
 
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict]) -> bool:
+            request = environ.get("sanic.request")
+            address = self.guard.limits.address(*rate_limit.sanic_peer(request)) if request is not None else ""
+            if not await self.guard.limits.admit_connection(address):
+                logger.info("Socket.io connection refused: too many new connections from its address.")
+                return False
+            self._addresses[sid] = address
             origin = environ.get("HTTP_ORIGIN")
             if not self.origin_allowed(origin):
                 logger.warning("Socket.io connection refused from origin %r (allowed: %s).", origin,
@@ -198,6 +208,7 @@ class GuardedSocketIOInput(SocketIOInput):
         @sio.on("disconnect", namespace=self.namespace)
         async def disconnect(sid: Text) -> None:
             self._sessions.pop(sid, None)
+            self._addresses.pop(sid, None)
             logger.debug("User %s disconnected from the socket.io endpoint.", sid)
 
         @sio.on("session_request", namespace=self.namespace)
@@ -235,6 +246,8 @@ class GuardedSocketIOInput(SocketIOInput):
                 logger.info("Conversation %s: input changed before the NLU: %s", guard.conversation_tag(sender_id), info)
             message = UserMessage(text, output_channel, sender_id, input_channel=self.name(),
                                   metadata=guard.with_guard_info(metadata, info))
+            if await self.guard.over_rate(message, self._addresses.get(sid, "")):
+                return
             # Replies go to the room of the session (or of the socket): every tab of the session sees them.
             await self.guard.deliver(on_new_message, message, self._app)
 

@@ -6,5 +6,7 @@ below applied first. Each one is measured in docs/benchmarks.md.
 - `action_validation`: action server responses are checked against a schema compiled once;
 - `event_types`: stored events find their event class through a cache;
 - `in_process_actions`: the `language` slot's custom mapping runs in the Rasa server, not over
-  HTTP to the action server on every message.
+  HTTP to the action server on every message;
+- `store_outage`: a tracker store that fails refuses the message instead of forgetting the
+  conversation (Rasa's fail-safe store).
 """

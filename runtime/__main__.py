@@ -8,13 +8,14 @@ from runtime import without_tensorflow
 
 without_tensorflow.install()  # first: the imports below would pull TensorFlow in through rasa.core
 
-from runtime import action_validation, event_types, in_process_actions  # noqa: E402
+from runtime import action_validation, event_types, in_process_actions, store_outage  # noqa: E402
 
 
 def main(extra_args: Optional[List[str]] = None) -> int:
     action_validation.install()
     event_types.install()
     in_process_actions.install()
+    store_outage.install()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *sys.argv[1:], *(extra_args or [])]

@@ -12,7 +12,9 @@ through this module, so all of them run what users get:
   WEB_ORIGIN, and the stores of the endpoints file it is given (SQLite: `sqlite_endpoints`;
   PostgreSQL + Redis: endpoints.scale-out.yml). With RASA_API_TOKEN, Rasa's HTTP API is on behind
   it; the token is passed inside Python, so it never shows in `ps`. SESSION_SECRET signs the
-  socket.io session ids (channels/socketio.py).
+  socket.io session ids (channels/socketio.py);
+- the load balancer in front of several Rasa instances: HAProxy (Debian's `haproxy`) on
+  haproxy.cfg.template filled with the instances' ports (`haproxy_config`, docs/deployment.md).
 
 ACTION_SERVER_TOKEN and SESSION_SECRET come from the environment, else are drawn once per process
 (`environment`), so that every server this process starts shares them; the chat page gets neither.
@@ -26,6 +28,7 @@ foreground, on ACTIONS_PORT (5055), RASA_PORT (5005) and WEB_PORT (8080), with R
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,6 +46,7 @@ VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python")
 RASA = str(VENV_BIN / "rasa")
 MODEL = ROOT / "models" / "current.tar.gz"
+HAPROXY_TEMPLATE = ROOT / "haproxy.cfg.template"
 TRACKER_STORE = "stores.bounded_tracker_store.BoundedSQLTrackerStore"  # as in endpoints.yml
 # Drawn once per process when the environment has none: what the servers this process starts share.
 ACTION_SERVER_TOKEN = os.environ.get("ACTION_SERVER_TOKEN") or secrets.token_hex(32)
@@ -129,6 +133,28 @@ def rasa_command(port: int, endpoints: Path, credentials: Path, env: Mapping[str
     return [PYTHON, *runtime, "run", "--model", str(model), "--interface", interface, "--port", str(port),
             "--endpoints", str(endpoints), "--credentials", str(credentials), *extra_args,
             *(["--cors", *origins] if origins else [])]
+
+
+def haproxy_config(out: Path, port: int, rasa_ports: Sequence[int], stats_port: int,
+                   host: str = "127.0.0.1", rasa_host: str = "127.0.0.1") -> Path:
+    """haproxy.cfg.template with its fields filled: users reach `host:port`, the Rasa instances
+    listen on `rasa_host:<rasa_ports>`, the statistics page is on 127.0.0.1:`stats_port`."""
+    servers = "\n".join(f"    server rasa-{i + 1} {rasa_host}:{p}" for i, p in enumerate(rasa_ports))
+    text = HAPROXY_TEMPLATE.read_text(encoding="utf-8")
+    for field, value in (("@BIND@", f"{host}:{port}"), ("@STATS@", f"127.0.0.1:{stats_port}"), ("@SERVERS@", servers)):
+        assert field in text, field
+        text = text.replace(field, value)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def haproxy_command(config: Path) -> List[str]:
+    """HAProxy in the foreground (-db: not as a daemon), stopped by SIGTERM like the other servers."""
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    if not Path(haproxy).exists():
+        raise LaunchError("HAProxy was not found (Debian: apt-get install -y haproxy).")
+    return [haproxy, "-db", "-f", str(config)]
 
 
 def launch(command: Sequence[str], env: Mapping[str, str], log: Optional[Path] = None,

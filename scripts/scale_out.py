@@ -8,7 +8,8 @@ and one Redis lock store (endpoints.scale-out.yml), in the foreground; Ctrl-C st
 Rasa instance i (0-based) listens on RASA_PORT+i (default 5005, 5006, …) and calls action server
 i mod A, which listens on ACTIONS_PORT+(i mod A) (default 5055, …). Each instance serves REST,
 socket.io, the optional Telegram/Slack channels (scripts/credentials.py) and `GET /health`.
-Put a load balancer in front of the instances (docs/deployment.md). The action servers get
+HAProxy (haproxy.cfg.template, docs/deployment.md) is started in front of them on BALANCER_PORT
+(default 5000; --balancer-port 0: none), its statistics page on BALANCER_PORT+1. The action servers get
 CONVERSATIONS_DB (for "forget me") built from DB_*; WEB_ORIGIN, when set, is passed to `--cors` and
 to the socket.io channel; ACTIONS_HOST and RASA_HOST are the action servers' and the instances'
 interfaces (default 127.0.0.1).
@@ -96,13 +97,16 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="first Rasa port (default $RASA_PORT or 5005)")
     parser.add_argument("--actions-port", type=int, default=int(os.environ.get("ACTIONS_PORT", 5055)),
                         help="first action server port (default $ACTIONS_PORT or 5055)")
+    parser.add_argument("--balancer-port", type=int, default=int(os.environ.get("BALANCER_PORT", 5000)),
+                        help="HAProxy's port in front of the instances (default $BALANCER_PORT or 5000; 0: none)")
     parser.add_argument("--model", default=str(ROOT / "models" / "current.tar.gz"))
     args = parser.parse_args(argv)
     if args.instances < 1 or args.action_servers < 1:
         parser.error("at least one Rasa instance and one action server")
     rasa_ports = [args.port + i for i in range(args.instances)]
     action_ports = [args.actions_port + i for i in range(args.action_servers)]
-    busy = [p for p in rasa_ports + action_ports if port_open(p)]
+    balancer_ports = [args.balancer_port, args.balancer_port + 1] if args.balancer_port else []
+    busy = [p for p in rasa_ports + action_ports + balancer_ports if port_open(p)]
     if busy:
         print(f"Ports already in use: {busy}. Choose others, e.g. RASA_PORT=6005 ACTIONS_PORT=6055.",
               file=sys.stderr)
@@ -118,6 +122,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         values = services(dict(os.environ), started_services)
         base_env = launcher.environment(**values)
         base_env.setdefault("CONVERSATIONS_DB", conversations_db(base_env))
+        if balancer_ports:  # the rate limits read the client's address from HAProxy's X-Forwarded-For
+            base_env.setdefault("TRUSTED_PROXIES", "127.0.0.1")
         base_env.pop("RASA_API_TOKEN", None)  # the HTTP API stays off here (scripts/run.sh handles it)
         creds = launcher.write_credentials(OUT / "credentials.yml", base_env)
         print(f"Channels: {', '.join(yaml.safe_load(creds.read_text()) or {})} ({creds.relative_to(ROOT)}).")
@@ -139,6 +145,16 @@ def main(argv: Optional[List[str]] = None) -> int:
                                 ready=lambda status: status == 200)
             print(f"  {name}: http://localhost:{port}" + (" (REST: /webhooks/rest/webhook, health: /health)"
                                                           if name.startswith("rasa") else ""))
+        if balancer_ports:
+            config = launcher.haproxy_config(OUT / "haproxy.cfg", balancer_ports[0], rasa_ports, balancer_ports[1],
+                                             host=base_env.get("BALANCER_HOST") or "127.0.0.1",
+                                             rasa_host=(base_env.get("RASA_HOST") or "127.0.0.1").replace("0.0.0.0", "127.0.0.1"))
+            launch("haproxy", launcher.haproxy_command(config), launcher.page_environment(base_env))
+            name, process, log = processes[-1]
+            launcher.wait_until(f"http://127.0.0.1:{balancer_ports[0]}/", process, log, timeout=30,
+                                ready=lambda status: status == 200)
+            print(f"  {name}: http://localhost:{balancer_ports[0]} in front of the instances "
+                  f"(statistics: http://localhost:{balancer_ports[1]}/; {config.relative_to(ROOT)})")
         print("Ready. Ctrl-C stops everything.", flush=True)
         while True:
             for name, process, log in processes:
@@ -153,7 +169,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        launcher.stop([process for _name, process, _log in reversed(processes)])  # Rasa instances first
+        launcher.stop([process for _name, process, _log in reversed(processes)])  # balancer, instances, actions
         for service in reversed(started_services):
             service.destroy()
     return status

@@ -18,6 +18,11 @@ UP, DOWN = "up", "down"
 DEFAULT_PROBE_TIMEOUT = 5.0
 
 
+class TrackerStoreDown(Exception):
+    """The tracker store failed while a message was handled (runtime/store_outage.py): the
+    conversation could not be read, or the turn could not be stored."""
+
+
 class StoreUnavailable(ConnectionException):
     """A configured tracker store or lock store cannot be reached: Rasa must not serve.
 

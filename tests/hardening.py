@@ -98,9 +98,16 @@ class SocketChat:
     headers: Dict[str, str] = field(default_factory=dict)
     received: "asyncio.Queue[Dict[str, Any]]" = field(default_factory=asyncio.Queue)
     wait_timeout: float = 10
+    source_address: Optional[str] = None  # a loopback address of its own (127.0.0.x): another user
 
     async def __aenter__(self) -> "SocketChat":
-        self.client = socketio.AsyncClient(reconnection=False)
+        http = None
+        if self.source_address:
+            import aiohttp
+
+            http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(self.source_address, 0)))
+        self.client = socketio.AsyncClient(reconnection=False, **({"http_session": http} if http else {}))
+        self.http = http
         confirmed = asyncio.get_running_loop().create_future()
 
         @self.client.on("session_confirm")
@@ -120,6 +127,8 @@ class SocketChat:
 
     async def __aexit__(self, *_: Any) -> None:
         await self.client.disconnect()
+        if self.http is not None:
+            await self.http.close()
 
     async def send(self, message: Any, metadata: Optional[Dict[str, Any]] = None) -> None:
         data = {"message": message, "session_id": self.session_id}
@@ -157,12 +166,14 @@ class WebSocketChat:
     session_id: Optional[str] = None
     origin: Optional[str] = None
     received: "asyncio.Queue[Dict[str, Any]]" = field(default_factory=asyncio.Queue)
+    source_address: Optional[str] = None  # as SocketChat's
 
     async def __aenter__(self) -> "WebSocketChat":
         import websockets
 
         address = self.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-        self.socket = await websockets.connect(address, origin=self.origin, max_size=None, close_timeout=1)
+        local = {"local_addr": (self.source_address, 0)} if self.source_address else {}
+        self.socket = await websockets.connect(address, origin=self.origin, max_size=None, close_timeout=1, **local)
         opening = await asyncio.wait_for(self.socket.recv(), 10)
         assert opening.startswith("0"), opening
         await self.socket.send("40")

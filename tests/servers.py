@@ -42,7 +42,10 @@ class Servers:
         return f"http://127.0.0.1:{self.rasa_port}"
 
     def environment(self) -> Dict[str, str]:
-        return environment(**self.extra_env)
+        # The end-to-end tests send each message as soon as the last was answered, or 20 at once:
+        # faster than any person. The rate limits (channels/rate_limit.py) are off unless a test
+        # sets them (tests/test_load_balancer.py).
+        return environment(**{"RATE_LIMITS": "off", **self.extra_env})
 
     def start_actions(self) -> subprocess.Popen:
         self.actions_port = self.actions_port or free_port()
@@ -125,3 +128,88 @@ def button_titles(replies: List[dict]) -> List[str]:
 # --- scale-out set-up (tests/test_scale_out.py, tests/test_store_health.py) -------------------
 
 SCALE_OUT_ENDPOINTS = ROOT / "endpoints.scale-out.yml"
+
+
+class BalancedStack:
+    """What `make run-scale-out` runs, on free loopback ports: PostgreSQL and Redis
+    (scripts/services.py), one action server, `instances` Rasa instances on
+    endpoints.scale-out.yml and HAProxy in front of them (scripts/launcher.haproxy_config);
+    `url` is the balancer's. Each part can be stopped and started again on its port."""
+
+    def __init__(self, workdir: Path, instances: int = 2, extra_env: Optional[Dict[str, str]] = None) -> None:
+        from scripts.services import PostgresServer, RedisServer
+
+        self.workdir = workdir
+        self.pg, self.red = PostgresServer(), RedisServer()
+        self.port, self.stats_port, actions_port = free_port(), free_port(), free_port()
+        self.extra_env = dict(extra_env or {})
+        self.actions = Servers(workdir / "actions", actions_port=actions_port)
+        self.instances = [Servers(workdir / f"rasa-{i + 1}", actions_port=actions_port) for i in range(instances)]
+        self.balancer: Optional[subprocess.Popen] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "BalancedStack":
+        from concurrent.futures import ThreadPoolExecutor
+        from scripts.scale_out import conversations_db
+
+        self.pg.start()
+        self.red.start()
+        env = {**self.pg.env(), **self.red.env(), **self.extra_env,
+               "ACTION_SERVER_URL": f"http://127.0.0.1:{self.actions.actions_port}/webhook"}
+        env["CONVERSATIONS_DB"] = conversations_db(env)
+        for server in (self.actions, *self.instances):
+            server.workdir.mkdir(parents=True, exist_ok=True)
+            server.extra_env = env
+        self.credentials = launcher.write_credentials(self.workdir / "credentials.yml", environment(**env))
+        with ThreadPoolExecutor(1 + len(self.instances)) as pool:  # all at once: about 2/3 of the time
+            futures = [pool.submit(self.actions.start_actions)]
+            futures += [pool.submit(self.start_instance, i) for i in range(len(self.instances))]
+            for future in futures:
+                future.result()
+        self.start_balancer()
+        return self
+
+    def start_instance(self, index: int) -> subprocess.Popen:
+        server = self.instances[index]
+        server.processes.clear()
+        return server.start_rasa(SCALE_OUT_ENDPOINTS, (), self.credentials)
+
+    def kill_instance(self, index: int) -> None:
+        for process in self.instances[index].processes:
+            process.kill()
+            process.wait(timeout=10)
+
+    def kill_actions(self) -> None:
+        for process in self.actions.processes:
+            process.kill()
+            process.wait(timeout=10)
+        self.actions.processes.clear()
+
+    def start_actions(self) -> subprocess.Popen:
+        return self.actions.start_actions()
+
+    def start_balancer(self) -> subprocess.Popen:
+        config = launcher.haproxy_config(self.workdir / "haproxy.cfg", self.port,
+                                         [server.rasa_port for server in self.instances], self.stats_port)
+        log = self.workdir / "haproxy.log"
+        self.balancer = launcher.launch(launcher.haproxy_command(config), launcher.page_environment(environment()), log)
+        launcher.wait_until(self.url + "/", self.balancer, log, timeout=30, ready=lambda status: status == 200)
+        return self.balancer
+
+    def stats(self) -> List[Dict[str, str]]:
+        """HAProxy's statistics, a row per frontend, backend and server (pxname, svname, status, stot…)."""
+        import csv
+
+        text = requests.get(f"http://127.0.0.1:{self.stats_port}/;csv", timeout=10).text.lstrip("# ")
+        return list(csv.DictReader(text.splitlines()))
+
+    def stop(self) -> None:
+        if self.balancer is not None:
+            launcher.stop([self.balancer])
+        for server in (*self.instances, self.actions):
+            server.stop()
+        self.pg.destroy()
+        self.red.destroy()

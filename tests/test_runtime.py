@@ -131,3 +131,46 @@ def test_python_m_runtime_is_rasas_command_line():
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Rasa Version" in result.stdout and "3.6.21" in result.stdout
+
+
+class _DownStore:
+    """A tracker store whose database does not answer."""
+
+    domain = None
+    event_broker = None
+
+    async def retrieve(self, sender_id):
+        raise ConnectionError("the database is down")
+
+    retrieve_full_tracker = retrieve
+
+    async def save(self, tracker):
+        raise ConnectionError("the database is down")
+
+
+def test_a_store_outage_fails_the_message_where_rasa_forgets_the_conversation(monkeypatch):
+    import asyncio
+
+    from rasa.core.tracker_store import FailSafeTrackerStore
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from runtime import store_outage
+    from stores.probes import TrackerStoreDown
+
+    tracker = DialogueStateTracker("someone", [])
+    rasa_store = FailSafeTrackerStore(_DownStore(), on_tracker_store_error=lambda error: None)
+    # Rasa's: no conversation (a new one starts), and the turn saved in memory that nothing reads
+    assert asyncio.run(store_outage.RASA_RETRIEVE(rasa_store, "someone")) is None
+    asyncio.run(store_outage.RASA_SAVE(rasa_store, tracker))
+    assert asyncio.run(rasa_store.fallback_tracker_store.retrieve("someone")) is not None
+    store_outage.install()
+    try:
+        store = FailSafeTrackerStore(_DownStore(), on_tracker_store_error=lambda error: None)
+        for call in (store.retrieve("someone"), store.retrieve_full_tracker("someone"), store.save(tracker)):
+            with pytest.raises(TrackerStoreDown):
+                asyncio.run(call)
+        assert store._fallback_tracker_store is None  # nothing kept aside
+    finally:
+        FailSafeTrackerStore.retrieve = store_outage.RASA_RETRIEVE
+        FailSafeTrackerStore.save = store_outage.RASA_SAVE
+        FailSafeTrackerStore.retrieve_full_tracker = store_outage.RASA_RETRIEVE_FULL
