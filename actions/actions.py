@@ -47,9 +47,11 @@ ELLIPSIS_MAX_WORDS = 6
 # answered about the cluster ("what's GreenWin's fee, and where are they based?").
 TOPIC_OWN_FACTS = {"fee", "projects_count"}
 TOPIC_OWN_ATTRIBUTES = {"overview", "members"}
-# A topic of more paragraphs than this, asked whole, is answered with its first one (the direct
-# answer) and the rest offered with "more"; not the joining topics, which are next steps.
+# A topic of more paragraphs than this, asked whole, is answered with a lead (the paragraphs the
+# question singles out, else its first ones) and the rest offered with "more"; not the joining
+# topics, which are next steps.
 LONG_TOPIC_PARAGRAPHS = 3
+LEAD_PARAGRAPHS = 2
 # Answers about joining end with where to get in touch: the cluster's website, else the portal.
 JOINING_TOPICS = {"joining", "fees", "eligibility", "projects"}
 # An unknown word this close to a cluster name is taken for a misspelt name, not for chatter.
@@ -151,8 +153,12 @@ def _attributes(tracker: Tracker, reading: Reading, cluster: Cluster, targets: T
     return [a for a in asked if a in ANSWERED_ATTRIBUTES]
 
 
-def _answer_one(cluster: Cluster, attributes: Sequence[str], unknown_facts: Sequence[str], language: str) -> List[render.Reply]:
+def _answer_one(cluster: Cluster, attributes: Sequence[str], unknown_facts: Sequence[str], language: str,
+                text: str = "") -> List[render.Reply]:
+    """The answers about one cluster; `text`, the question, picks what its first answer says of
+    the page's paragraph."""
     knowledge, understanding = STORE.knowledge, STORE.understanding
+    overview = render.cluster_overview(knowledge, cluster, language, understanding.answering_sentences(cluster, text, language))
     replies = []
     for fact in unknown_facts:
         known = [n for n in cluster.notes if fact in understanding.read(n.text.en).unknown_facts]
@@ -164,14 +170,14 @@ def _answer_one(cluster: Cluster, attributes: Sequence[str], unknown_facts: Sequ
             replies.append(render.unknown_fact(knowledge, cluster, fact, language, nearby))
     for attribute in attributes:
         if attribute == "overview":
-            replies.append(render.cluster_overview(knowledge, cluster, language))
+            replies.append(overview)
             continue
         # The later facts that speak of it: a member count, an origin, what the name stands for.
         speaks = attribute in ("members", "founded", "website", "french_name")
         notes = [n for n in cluster.notes if attribute in understanding.read(n.text.en).attributes] if speaks else ()
         replies.append(render.cluster_attribute(knowledge, cluster, attribute, language, notes))
     if not replies:
-        replies.append(render.cluster_overview(knowledge, cluster, language))
+        replies.append(overview)
     return replies
 
 
@@ -245,7 +251,8 @@ class ActionAnswerCluster(Action):
         if len(clusters) > 1 and not any(asked.values()) and not reading.unknown_facts:
             send(dispatcher, render.joined([render.group(knowledge, clusters, language)], lead), language)
             return state.shown(targets.clusters)
-        replies = [r for c in clusters for r in _answer_one(c, asked[c.id], reading.unknown_facts, language)]
+        text = tracker.latest_message.get("text") or ""
+        replies = [r for c in clusters for r in _answer_one(c, asked[c.id], reading.unknown_facts, language, text)]
         if reading.counting and targets.how == "named":  # "X's website, and how many poles are there?"
             replies.append(render.cluster_count(knowledge, _asked_type(tracker), language))
         send(dispatcher, render.joined(replies, lead), language)
@@ -420,7 +427,10 @@ class ActionAnswerPolicy(Action):
             own = [n for n in cluster.notes if "members" in STORE.understanding.read(n.text.en).attributes]
         left: List[int] = []
         if only is None and topic.id not in JOINING_TOPICS and len(topic.paragraphs) > LONG_TOPIC_PARAGRAPHS:
-            only, left = [0], list(range(1, len(topic.paragraphs)))
+            # the lead: the paragraphs the question's rare words single out, else the first ones
+            corpus = [p for t in knowledge.topics.values() for p in t.paragraphs]
+            only = STORE.understanding.relevant_paragraphs(topic.paragraphs, text, corpus) or list(range(LEAD_PARAGRAPHS))
+            left = [i for i in range(len(topic.paragraphs)) if i not in only]
         reply = render.topic(knowledge, topic, language, only, more_of=topic.id if left else None)
         if topic.id in JOINING_TOPICS:
             reply = render.joining(knowledge, reply, cluster, language, own)
@@ -430,7 +440,7 @@ class ActionAnswerPolicy(Action):
             facts = [f for f in reading.unknown_facts if f not in TOPIC_OWN_FACTS]
             attributes = [a for a in reading.attributes if a not in TOPIC_OWN_ATTRIBUTES]
             if facts or attributes:
-                replies += _answer_one(knowledge.cluster(named[0]), attributes, facts, language)
+                replies += _answer_one(knowledge.cluster(named[0]), attributes, facts, language, text)
         send(dispatcher, render.joined(replies, _corrections(tracker, Targets((), "named"))), language)
         return state.topic_answered(topic.id, list(topic.clusters), left)
 
@@ -469,8 +479,8 @@ class ActionAnswerMore(Action):
         named_topic = next((t for t in latest_entities(tracker, "topic") if t in knowledge.topics), None)
         topic_id = named_topic or state.topic(tracker)
         left = state.more_left(tracker) if topic_id == state.topic(tracker) else []
-        if named_topic and not left:  # a "more" button of an earlier answer
-            left = list(range(1, len(knowledge.topics[named_topic].paragraphs)))
+        if named_topic and not left:  # a "more" button of an earlier answer: all but the usual lead
+            left = list(range(LEAD_PARAGRAPHS, len(knowledge.topics[named_topic].paragraphs)))
         named = named_clusters(tracker)
         if topic_id in knowledge.topics and left and not named:
             topic = knowledge.topics[topic_id]

@@ -163,17 +163,23 @@ def stored_fields(cluster: Cluster, language: str, budget: int = FIRST_ANSWER_WO
     return lines, left_out
 
 
-def cluster_overview(kb: KnowledgeBase, cluster: Cluster, language: str) -> Reply:
-    """The first answer about a cluster, short: what it is, its type and sector, and its stored
-    fields; the buttons offer the rest (its page paragraph with "more", strategy, members,
-    website, how to join)."""
+def cluster_overview(kb: KnowledgeBase, cluster: Cluster, language: str, answering: Sequence[str] = ()) -> Reply:
+    """The first answer about a cluster, short: what it is, its type and sector, the sentences of
+    its page paragraph that answer the question (`answering`), and its stored fields, within
+    FIRST_ANSWER_WORDS; the buttons offer the rest (its page paragraph with "more", strategy,
+    members, website, how to join)."""
     heading = say(
         "cluster_heading", language, name=cluster.name,
         type=type_name(kb, cluster.type, language), sector=sector_name(kb, cluster.sector, language),
     )
-    summary = cluster.summary.get(language)
-    fields, _ = stored_fields(cluster, language, FIRST_ANSWER_WORDS - len(f"{heading} {summary}".split()))
-    return Reply("\n\n".join([heading, summary, *fields]), cluster_buttons(kb, cluster, language), from_page=True)
+    parts = [heading, cluster.summary.get(language)]
+    budget = FIRST_ANSWER_WORDS - len(" ".join(parts).split())
+    answer = [sentence for sentence in answering if sentence not in parts[1]]
+    if answer and len(" ".join(answer).split()) <= budget:
+        parts.append(" ".join(answer))
+        budget -= len(parts[-1].split())
+    fields, _ = stored_fields(cluster, language, budget)
+    return Reply("\n\n".join(parts + fields), cluster_buttons(kb, cluster, language), from_page=True)
 
 
 def cluster_description(kb: KnowledgeBase, cluster: Cluster, language: str) -> Reply:

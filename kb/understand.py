@@ -322,6 +322,21 @@ class Understanding:
         return _share_a_stem(words, cluster_words)
 
 
+    def answering_sentences(self, cluster: Cluster, text: str, language: str) -> List[str]:
+        """The sentences of the cluster's page paragraph, in `language`, that hold a word of the
+        question other than the cluster's name and the question words: what a short first answer
+        must say to "what waste does Val+ deal with?" (an alias's words, "waste cluster", count)."""
+        names = {fold(w) for w in normalize(cluster.name).split()}
+        words = {fold(w) for w in normalize(text).split() if len(w) >= 5} - self._question_words - names
+        if not words:
+            return []
+        sentences = _SENTENCE_END.split(cluster.description.get(language))
+        return [s for s in sentences if _share_a_stem(words, {fold(w) for w in normalize(s).split() if len(w) >= 5})]
+
+
+# Where a sentence of a page paragraph ends.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z«“])")
+
 # Articles between a word and the name it speaks of ("not *the* poles").
 _SKIPPED = {"the", "a", "an", "le", "la", "les", "des", "du", "de", "un", "une", "l", "d"}
 
