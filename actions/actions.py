@@ -427,9 +427,12 @@ class ActionAnswerPolicy(Action):
             own = [n for n in cluster.notes if "members" in STORE.understanding.read(n.text.en).attributes]
         left: List[int] = []
         if only is None and topic.id not in JOINING_TOPICS and len(topic.paragraphs) > LONG_TOPIC_PARAGRAPHS:
-            # the lead: the paragraphs the question's rare words single out, else the first ones
+            # the lead: the paragraphs the question's words single out, else the first ones; with
+            # any the sources disagree on (a caveat is not left for "more")
             corpus = [p for t in knowledge.topics.values() for p in t.paragraphs]
-            only = STORE.understanding.relevant_paragraphs(topic.paragraphs, text, corpus) or list(range(LEAD_PARAGRAPHS))
+            singled = (STORE.understanding.relevant_paragraphs(topic.paragraphs, text, corpus)
+                       or STORE.understanding.distinctive_paragraphs(topic, text))
+            only = sorted(set(singled) | set(_disputed(topic))) if singled else _usual_lead(topic)
             left = [i for i in range(len(topic.paragraphs)) if i not in only]
         reply = render.topic(knowledge, topic, language, only, more_of=topic.id if left else None)
         if topic.id in JOINING_TOPICS:
@@ -466,6 +469,16 @@ class ActionAnswerPolicy(Action):
         return knowledge.topics[candidates[0]], None
 
 
+def _disputed(topic: Any) -> List[int]:
+    return [i for i, p in enumerate(topic.paragraphs) if p.disputed]
+
+
+def _usual_lead(topic: Any) -> List[int]:
+    """A long topic's lead when the question singles out no paragraph: its first ones, and those
+    the sources disagree on."""
+    return sorted(set(range(LEAD_PARAGRAPHS)) | set(_disputed(topic)))
+
+
 class ActionAnswerMore(Action):
     """"More": the rest of the long answer last given (the topic's other paragraphs; a "more"
     button names its topic or its cluster), else the page's paragraph on the cluster in focus."""
@@ -480,7 +493,8 @@ class ActionAnswerMore(Action):
         topic_id = named_topic or state.topic(tracker)
         left = state.more_left(tracker) if topic_id == state.topic(tracker) else []
         if named_topic and not left:  # a "more" button of an earlier answer: all but the usual lead
-            left = list(range(LEAD_PARAGRAPHS, len(knowledge.topics[named_topic].paragraphs)))
+            lead = _usual_lead(knowledge.topics[named_topic])
+            left = [i for i in range(len(knowledge.topics[named_topic].paragraphs)) if i not in lead]
         named = named_clusters(tracker)
         if topic_id in knowledge.topics and left and not named:
             topic = knowledge.topics[topic_id]

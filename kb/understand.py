@@ -292,9 +292,23 @@ class Understanding:
         return [i for i, p in enumerate(paragraphs)
                 if rare & words_of(p) or (p.disputed and facts & set(self.read(p.text.en).unknown_facts))]
 
+    def distinctive_paragraphs(self, topic: Any, text: str) -> List[int]:
+        """The paragraphs of a topic that share the most of the question's words, counting only
+        the words found in fewer than half of its paragraphs and not in its title ("how long does
+        a recognition last?": the decree's paragraph). Empty when no such word is asked."""
+        def stems(value: str) -> set:
+            return {fold(w)[:6] for w in normalize(value).split() if len(w) >= 4}
+
+        asked = stems(text) - stems(topic.title.en) - stems(topic.title.fr)
+        held = [stems(p.text.en) | stems(p.text.fr) for p in topic.paragraphs]
+        distinctive = {w for w in asked if 0 < sum(w in h for h in held) < len(held) / 2}
+        scores = [len(distinctive & h) for h in held]
+        best = max(scores, default=0)
+        return [i for i, score in enumerate(scores) if best and score == best]
+
     def matching_lists(self, cluster: Cluster, text: str, ignore: Iterable[str] = ()) -> List[str]:
-        """The cluster's lists (strategy, members, scope) that share a content word with the text:
-        a question in the words of a list is about that list."""
+        """The cluster's lists (strategy, members, scope) that share a content word with the text
+        (an item's or the list's label): a question in the words of a list is about that list."""
         ignored = {fold(w) for name in ignore for w in normalize(name).split()}
         words = {fold(w) for w in normalize(text).split() if len(w) >= 5} - ignored
         found = []
@@ -302,7 +316,8 @@ class Understanding:
             items = getattr(cluster, field_name)
             if items is None:
                 continue
-            item_words = {fold(w) for item in items.items for language in ("en", "fr")
+            # the items' words, and the list's own name ("its means of action?")
+            item_words = {fold(w) for item in (*items.items, items.label) for language in ("en", "fr")
                           for w in normalize(item.get(language)).split() if len(w) >= 5}
             if _share_a_stem(words, item_words):
                 found.append(field_name)
