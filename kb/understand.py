@@ -299,7 +299,10 @@ class Understanding:
         def stems(value: str) -> set:
             return {fold(w)[:6] for w in normalize(value).split() if len(w) >= 4}
 
-        asked = stems(text) - stems(topic.title.en) - stems(topic.title.fr)
+        # the short question words ask nothing of a paragraph ("what's it about?"); the long ones
+        # ("recognition", "décret") name what a paragraph tells
+        asking = {fold(w)[:6] for w in self._question_words if len(w) < 6}
+        asked = stems(text) - stems(topic.title.en) - stems(topic.title.fr) - asking
         held = [stems(p.text.en) | stems(p.text.fr) for p in topic.paragraphs]
         distinctive = {w for w in asked if 0 < sum(w in h for h in held) < len(held) / 2}
         scores = [len(distinctive & h) for h in held]

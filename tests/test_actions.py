@@ -8,6 +8,7 @@ from actions.actions import (
     ActionAnswerCluster,
     ActionAnswerMore,
     ActionAnswerPolicy,
+    ActionSessionStart,
     ActionCompareClusters,
     ActionListClusters,
     ActionListSectors,
@@ -63,6 +64,13 @@ def test_the_page_note_is_said_in_full_once_then_as_a_marker(knowledge, matcher)
     assert "page_note_said" not in slots_set(events)
     messages, _ = ask(matcher, ActionAnswerCluster(), "BioWin et Skywin, c'est quoi ?", "ask_cluster_info", language="fr")
     assert text_of(messages).count("les informations datent de cette période") <= 1
+
+
+def test_a_new_session_carries_the_slots_over_but_the_page_note():
+    tracker = tracker_for("hi", "greet", slots={"cluster": "skywin", "language": "fr", "page_note_said": True, "topic": None})
+    events = ActionSessionStart().run(CollectingDispatcher(), tracker, {})
+    assert events[0]["event"] == "session_started" and events[-1] == {**events[-1], "event": "action", "name": "action_listen"}
+    assert slots_set(events) == {"cluster": "skywin", "language": "fr"}
 
 
 def test_a_long_topic_leads_with_the_direct_answer_then_more(knowledge, matcher):
