@@ -47,6 +47,8 @@ ELLIPSIS_MAX_WORDS = 6
 # answered about the cluster ("what's GreenWin's fee, and where are they based?").
 TOPIC_OWN_FACTS = {"fee", "projects_count"}
 TOPIC_OWN_ATTRIBUTES = {"overview", "members"}
+# "What is a pole?" is answered with the type's definition, not the topic on clustering in general.
+DEFINED_BY_TYPE = "clustering"
 # A topic of more paragraphs than this, asked whole, is answered with a lead (the paragraphs the
 # question singles out, else its first ones) and the rest offered with "more"; not the joining
 # topics, which are next steps.
@@ -412,6 +414,10 @@ class ActionAnswerPolicy(Action):
             return []
         topic, only = self._paragraphs(text, candidates, named_topics)
         named = named_clusters(tracker)
+        asked_type = _asked_type(tracker)
+        if topic.id == DEFINED_BY_TYPE and asked_type and not named and only is None:  # "what is a pole?"
+            send(dispatcher, render.type_definition(knowledge, asked_type, language), language)
+            return state.topic_answered(topic.id, [])
         if named:  # "MecaTech's steps for submitting a project": what names MecaTech first
             cluster = knowledge.cluster(named[0])
             indexes = range(len(topic.paragraphs)) if only is None else only

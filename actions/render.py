@@ -195,6 +195,15 @@ def cluster_description(kb: KnowledgeBase, cluster: Cluster, language: str) -> R
     return Reply("\n\n".join(parts), cluster_buttons(kb, cluster, language)[1:], from_page=True)
 
 
+def type_definition(kb: KnowledgeBase, type_id: str, language: str) -> Reply:
+    """What a cluster type is: its definition (the page's) and what later sources add."""
+    cluster_type = kb.cluster_type(type_id)
+    parts = [f"**{cluster_type.plural.get(language)[:1].upper()}{cluster_type.plural.get(language)[1:]}**",
+             cluster_type.definition.get(language), *[fact_text(n, language) for n in cluster_type.notes]]
+    buttons = [button(c.name, "ask_cluster_info", cluster=c.id) for c in kb.clusters_of(cluster_type=type_id)]
+    return Reply("\n\n".join(parts), buttons, from_page=True)
+
+
 def _not_known(kb: KnowledgeBase, cluster: Cluster, attribute: str, language: str) -> str:
     what = _MESSAGES["attribute_names"][language][attribute]
     return say("not_known", language, what=what, name=cluster.name, of_name=of_name(cluster.name, language), portal=kb.sources.portal)
