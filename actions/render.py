@@ -143,15 +143,22 @@ def cluster_buttons(kb: KnowledgeBase, cluster: Cluster, language: str) -> List[
 FIRST_ANSWER_WORDS = 90
 
 
+def _other_french_name(cluster: Cluster, language: str) -> Optional[str]:
+    french = cluster.french_name
+    if french is None or french.text.get(language).casefold() == cluster.name.casefold():
+        return None
+    return french.text.get(language)
+
+
 def stored_fields(cluster: Cluster, language: str, budget: int = FIRST_ANSWER_WORDS) -> Tuple[List[str], List[Fact]]:
     """(lines, notes left out): a cluster's French name where it differs from its name, then its
     notes, with their sources, as many as `budget` words allow (sources not counted): what a
     first answer or a recommendation of it must not leave out."""
     lines = []
-    french = cluster.french_name
-    if french is not None and french.text.get(language).casefold() != cluster.name.casefold():
-        lines.append(say("french_name_also", language, value=french.text.get(language), source=fact_note(french, language)))
-        budget -= len(say("french_name_also", language, value=french.text.get(language), source="").split())
+    french = _other_french_name(cluster, language)
+    if french is not None:
+        lines.append(say("french_name_also", language, value=french, source=fact_note(cluster.french_name, language)))
+        budget -= len(say("french_name_also", language, value=french, source="").split())
     left_out = []
     for note in cluster.notes:
         words = len(note.text.get(language).split())
@@ -175,7 +182,9 @@ def cluster_overview(kb: KnowledgeBase, cluster: Cluster, language: str, answeri
     parts = [heading, cluster.summary.get(language)]
     budget = FIRST_ANSWER_WORDS - len(" ".join(parts).split())
     answer = [sentence for sentence in answering if sentence not in parts[1]]
-    if answer and len(" ".join(answer).split()) <= budget:
+    french = _other_french_name(cluster, language)  # room is kept for it
+    french_words = len(say("french_name_also", language, value=french, source="").split()) if french else 0
+    if answer and len(" ".join(answer).split()) <= budget - french_words:
         parts.append(" ".join(answer))
         budget -= len(parts[-1].split())
     fields, _ = stored_fields(cluster, language, budget)

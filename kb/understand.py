@@ -345,7 +345,8 @@ class Understanding:
         question other than the cluster's name and the question words: what a short first answer
         must say to "what waste does Val+ deal with?" (an alias's words, "waste cluster", count)."""
         names = {fold(w) for w in normalize(cluster.name).split()}
-        words = {fold(w) for w in normalize(text).split() if len(w) >= 5} - self._question_words - names
+        words = {fold(w) for w in normalize(text).split() if len(w) >= 5} - self._question_words
+        words = {w for w in words if not _share_a_stem([w], names)}  # the name, however written ("skywinn")
         if not words:
             return []
         sentences = _SENTENCE_END.split(cluster.description.get(language))

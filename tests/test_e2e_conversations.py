@@ -30,7 +30,7 @@ def test_describe_then_follow_ups(assistant, knowledge):
         ("what does mecatec do", "MecaTech is the Competitiveness Cluster in Mechanical Engineering"),
         ("tell me about green win", "GreenWin is the Competitiveness Cluster"),
         ("what is the ICT cluster", "Infopole Cluster TIC is the Business Cluster"),
-        ("What is Cluster Photonique?", "PHOTONICS"),
+        ("What is Cluster Photonique?", "Business Cluster of the photonics sector"),
     ],
 )
 def test_names_however_written(assistant, message, expected):
