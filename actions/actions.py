@@ -177,6 +177,8 @@ def _answer_one(cluster: Cluster, attributes: Sequence[str], unknown_facts: Sequ
         # The later facts that speak of it: a member count, an origin, what the name stands for.
         speaks = attribute in ("members", "founded", "website", "french_name")
         notes = [n for n in cluster.notes if attribute in understanding.read(n.text.en).attributes] if speaks else ()
+        if overview in replies:  # not said twice in one reply
+            notes = [n for n in notes if render.fact_text(n, language) not in overview.text]
         replies.append(render.cluster_attribute(knowledge, cluster, attribute, language, notes))
     if not replies:
         replies.append(overview)

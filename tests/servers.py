@@ -126,9 +126,10 @@ def project_file_name() -> "re.Pattern[str]":
 # The page note in full (actions/messages.yml page_source), in either language.
 FULL_PAGE_NOTE = re.compile(r"the information dates from that time|les informations datent de cette période")
 # The first answer about a cluster says at most this many words (issue 14), not counting its
-# buttons, its sources "(source: …)" and the page note or its marker (a line in italics).
+# buttons, its sources "(source: …)", the page note or its marker (a line in italics) and the
+# items of a list the question asks for ("- …", "1. …": a full list is given in full).
 FIRST_ANSWER_WORDS = 90
-_NOT_COUNTED = re.compile(r"\((?:sources?) ?:(?:[^()]|\([^()]*\))*\)|^_.*_$", re.MULTILINE)
+_NOT_COUNTED = re.compile(r"\((?:sources?) ?:(?:[^()]|\([^()]*\))*\)|^_.*_$|^(?:- |\d+\. ).*$", re.MULTILINE)
 # A first answer opens with the cluster's heading: "**Skywin** — competitiveness cluster, sector “…”."
 _CLUSTER_HEADING = re.compile(r"^\*\*[^*\n]+\*\* — [^\n]+, (?:sector “[^”]+”|secteur « [^»]+ »)\.$", re.MULTILINE)
 
