@@ -29,6 +29,8 @@ OPTION_MIN_LENGTH = 5
 OVERVIEW = "overview"
 # A word of at most this many policy paragraphs singles them out.
 RARE_IN_PARAGRAPHS = 2
+# A word this close to a word of a cluster's name (rapidfuzz ratio) is that name misspelt.
+MISSPELT_NAME_RATIO = 85
 # Where a message in several parts splits: "what is X, and when was it founded?".
 _CLAUSE = re.compile(r"[,;?!.]+|\s(?:and|et|puis|also|aussi|plus|but|mais)\s")
 ANY_WORD = "*"
@@ -346,7 +348,8 @@ class Understanding:
         must say to "what waste does Val+ deal with?" (an alias's words, "waste cluster", count)."""
         names = {fold(w) for w in normalize(cluster.name).split()}
         words = {fold(w) for w in normalize(text).split() if len(w) >= 5} - self._question_words
-        words = {w for w in words if not _share_a_stem([w], names)}  # the name, however written ("skywinn")
+        # the name, however written ("skywinn"), but not a word of its field ("photonics")
+        words = {w for w in words if not any(fuzz.ratio(w, name) >= MISSPELT_NAME_RATIO for name in names)}
         if not words:
             return []
         sentences = _SENTENCE_END.split(cluster.description.get(language))
