@@ -4,7 +4,7 @@ base, and hands the result to render.py."""
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, UserUtteranceReverted
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render, state
@@ -47,6 +47,13 @@ ELLIPSIS_MAX_WORDS = 6
 # answered about the cluster ("what's GreenWin's fee, and where are they based?").
 TOPIC_OWN_FACTS = {"fee", "projects_count"}
 TOPIC_OWN_ATTRIBUTES = {"overview", "members"}
+# "What is a pole?" is answered with the type's definition, not the topic on clustering in general.
+DEFINED_BY_TYPE = "clustering"
+# A topic of more paragraphs than this, asked whole, is answered with a lead (the paragraphs the
+# question singles out, else its first ones) and the rest offered with "more"; not the joining
+# topics, which are next steps.
+LONG_TOPIC_PARAGRAPHS = 3
+LEAD_PARAGRAPHS = 2
 # Answers about joining end with where to get in touch: the cluster's website, else the portal.
 JOINING_TOPICS = {"joining", "fees", "eligibility", "projects"}
 # An unknown word this close to a cluster name is taken for a misspelt name, not for chatter.
@@ -148,8 +155,12 @@ def _attributes(tracker: Tracker, reading: Reading, cluster: Cluster, targets: T
     return [a for a in asked if a in ANSWERED_ATTRIBUTES]
 
 
-def _answer_one(cluster: Cluster, attributes: Sequence[str], unknown_facts: Sequence[str], language: str) -> List[render.Reply]:
+def _answer_one(cluster: Cluster, attributes: Sequence[str], unknown_facts: Sequence[str], language: str,
+                text: str = "") -> List[render.Reply]:
+    """The answers about one cluster; `text`, the question, picks what its first answer says of
+    the page's paragraph."""
     knowledge, understanding = STORE.knowledge, STORE.understanding
+    overview = render.cluster_overview(knowledge, cluster, language, understanding.answering_sentences(cluster, text, language))
     replies = []
     for fact in unknown_facts:
         known = [n for n in cluster.notes if fact in understanding.read(n.text.en).unknown_facts]
@@ -161,14 +172,16 @@ def _answer_one(cluster: Cluster, attributes: Sequence[str], unknown_facts: Sequ
             replies.append(render.unknown_fact(knowledge, cluster, fact, language, nearby))
     for attribute in attributes:
         if attribute == "overview":
-            replies.append(render.cluster_overview(knowledge, cluster, language))
+            replies.append(overview)
             continue
         # The later facts that speak of it: a member count, an origin, what the name stands for.
         speaks = attribute in ("members", "founded", "website", "french_name")
         notes = [n for n in cluster.notes if attribute in understanding.read(n.text.en).attributes] if speaks else ()
+        if overview in replies:  # not said twice in one reply
+            notes = [n for n in notes if render.fact_text(n, language) not in overview.text]
         replies.append(render.cluster_attribute(knowledge, cluster, attribute, language, notes))
     if not replies:
-        replies.append(render.cluster_overview(knowledge, cluster, language))
+        replies.append(overview)
     return replies
 
 
@@ -204,6 +217,7 @@ class ActionAnswerCluster(Action):
     def name(self) -> Text:
         return "action_answer_cluster"
 
+    @state.notes_the_page
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         knowledge, language = STORE.knowledge, language_of(tracker)
         reading = state.reading_of(tracker)
@@ -213,7 +227,7 @@ class ActionAnswerCluster(Action):
             cluster_id, unknown = resolve_cluster(tracker)
             if unknown:
                 closest = [c for c, score in STORE.matcher.closest(unknown) if score >= SUGGESTION_MIN_SCORE]
-                send(dispatcher, render.unknown_cluster(knowledge, unknown, closest, language))
+                send(dispatcher, render.unknown_cluster(knowledge, unknown, closest, language), language)
                 return []
         if targets.how in ("none", "focus") and reading.unknown_facts and self._topic_answers(dispatcher, tracker, reading, language):
             return []
@@ -222,29 +236,30 @@ class ActionAnswerCluster(Action):
         lead = _corrections(tracker, targets)
         if targets.how == "order":
             reply = render.ordering(knowledge, targets.clusters, targets.undated, reading.order, language, founding_year)
-            send(dispatcher, render.joined([reply], lead))
+            send(dispatcher, render.joined([reply], lead), language)
             # The first in that order is the one the answer names: "and its website?" means it.
             return state.shown(targets.clusters + targets.undated, targets.clusters[0]) if targets.clusters else []
         every_cluster = {c.id for c in knowledge.clusters}
         if targets.how == "filter" and set(state.shown_clusters(tracker)) == every_cluster:
             return ActionListClusters().run(dispatcher, tracker, domain)  # a filter of everything is a list
         if targets.how == "filter" and not (reading.attributes or reading.unknown_facts):
-            send(dispatcher, render.joined([render.filtered(knowledge, targets.clusters, state.shown_clusters(tracker), language)], lead))
+            send(dispatcher, render.joined([render.filtered(knowledge, targets.clusters, state.shown_clusters(tracker), language)], lead), language)
             return state.shown(targets.clusters) if targets.clusters else []
         clusters = [knowledge.cluster(c) for c in targets.clusters]
         filters = _filters(tracker)
         if targets.how == "group" and any(filters.values()) and not asks_a_question:  # "are both poles?"
             reply = render.group_check(knowledge, clusters, filters["cluster_type"], filters["sector"], language)
-            send(dispatcher, render.joined([reply], lead))
+            send(dispatcher, render.joined([reply], lead), language)
             return state.shown(targets.clusters)
         asked = {c.id: _attributes(tracker, reading, c, targets) for c in clusters}
         if len(clusters) > 1 and not any(asked.values()) and not reading.unknown_facts:
-            send(dispatcher, render.joined([render.group(knowledge, clusters, language)], lead))
+            send(dispatcher, render.joined([render.group(knowledge, clusters, language)], lead), language)
             return state.shown(targets.clusters)
-        replies = [r for c in clusters for r in _answer_one(c, asked[c.id], reading.unknown_facts, language)]
+        text = tracker.latest_message.get("text") or ""
+        replies = [r for c in clusters for r in _answer_one(c, asked[c.id], reading.unknown_facts, language, text)]
         if reading.counting and targets.how == "named":  # "X's website, and how many poles are there?"
             replies.append(render.cluster_count(knowledge, _asked_type(tracker), language))
-        send(dispatcher, render.joined(replies, lead))
+        send(dispatcher, render.joined(replies, lead), language)
         remembered = state.answered(asked[clusters[-1].id])
         if len(clusters) == 1:
             return state.focused(clusters[0].id, tracker) + remembered
@@ -262,7 +277,7 @@ class ActionAnswerCluster(Action):
         found = STORE.understanding.relevant_paragraphs(topic.paragraphs, tracker.latest_message.get("text") or "",
                                                         corpus, by_rare_words=False)
         if found:
-            send(dispatcher, render.topic(knowledge, topic, language, found))
+            send(dispatcher, render.topic(knowledge, topic, language, found), language)
         return bool(found)
 
     @staticmethod
@@ -276,18 +291,18 @@ class ActionAnswerCluster(Action):
         if classified in POLICY_TOPIC_BY_INTENT or latest_entities(tracker, "topic"):  # "is a reform coming?"
             return ActionAnswerPolicy().run(dispatcher, tracker, {})
         if reading.unknown_facts:  # "how many people work for the clusters?"
-            send(dispatcher, render.joined([render.unknown_fact(knowledge, None, f, language) for f in reading.unknown_facts]))
+            send(dispatcher, render.joined([render.unknown_fact(knowledge, None, f, language) for f in reading.unknown_facts]), language)
             return []
         if classified == "list_clusters" or (latest_entities(tracker, "cluster_type") or latest_entities(tracker, "sector")):
             return ActionListClusters().run(dispatcher, tracker, {})
         if classified == "list_sectors":
             return ActionListSectors().run(dispatcher, tracker, {})
         if position is not None and shown:
-            send(dispatcher, render.Reply(render.say("item_out_of_range", language, count=len(shown))))
+            send(dispatcher, render.Reply(render.say("item_out_of_range", language, count=len(shown))), language)
         elif position is not None:
-            send(dispatcher, render.Reply(render.say("no_list_to_pick", language)))
+            send(dispatcher, render.Reply(render.say("no_list_to_pick", language)), language)
         elif intent_of(tracker) == "ask_list_item" and shown:
-            send(dispatcher, render.Reply(render.say("which_item", language, count=len(shown))))
+            send(dispatcher, render.Reply(render.say("which_item", language, count=len(shown))), language)
         elif intent_of(tracker) == "ask_list_item":
             dispatcher.utter_message(response="utter_rephrase")
         else:
@@ -296,7 +311,7 @@ class ActionAnswerCluster(Action):
                                                                         uncovered=True)
             if recommended is not None:  # "small dev shop, we make mobile apps, which cluster?"
                 return recommended
-            send(dispatcher, render.ask_which_cluster(knowledge, language))
+            send(dispatcher, render.ask_which_cluster(knowledge, language), language)
         return []
 
 
@@ -323,7 +338,7 @@ class ActionListClusters(Action):
         sector_text = render.sector_name(knowledge, sector, language) if sector else ""
         types_text = render.type_name(knowledge, cluster_type, language, plural=True) if cluster_type else ""
         if not clusters:
-            send(dispatcher, render.Reply(render.say("list_empty", language, types=types_text, sector=sector_text)))
+            send(dispatcher, render.Reply(render.say("list_empty", language, types=types_text, sector=sector_text)), language)
             return []
         if sector and cluster_type:
             heading = render.say("list_of_sector_and_type", language, types=types_text, sector=sector_text)
@@ -334,7 +349,7 @@ class ActionListClusters(Action):
         else:
             heading = render.say("list_all", language, count=len(clusters))
         by_sector = sector is None
-        send(dispatcher, render.cluster_list(knowledge, clusters, heading, language, by_sector=by_sector))
+        send(dispatcher, render.cluster_list(knowledge, clusters, heading, language, by_sector=by_sector), language)
         return state.shown([c.id for c in clusters], state.focus(tracker))
 
 
@@ -342,8 +357,10 @@ class ActionListSectors(Action):
     def name(self) -> Text:
         return "action_list_sectors"
 
+    @state.notes_the_page
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        send(dispatcher, render.sectors(STORE.knowledge, language_of(tracker)))
+        language = language_of(tracker)
+        send(dispatcher, render.sectors(STORE.knowledge, language), language)
         return []
 
 
@@ -353,6 +370,7 @@ class ActionCompareClusters(Action):
     def name(self) -> Text:
         return "action_compare_clusters"
 
+    @state.notes_the_page
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         knowledge, language = STORE.knowledge, language_of(tracker)
         named = named_clusters(tracker)
@@ -367,12 +385,12 @@ class ActionCompareClusters(Action):
         elif not named and 2 <= len(shown) <= MAX_COMPARED:
             named = shown  # "compare them"
         if len(named) < 2:
-            send(dispatcher, render.Reply(render.say("compare_need_two", language)))
+            send(dispatcher, render.Reply(render.say("compare_need_two", language)), language)
             return []
         if reading.unknown_facts or set(reading.attributes) - {"overview"}:  # "when were X and Y founded?"
             return ActionAnswerCluster().run(dispatcher, tracker, domain)
         clusters = [knowledge.cluster(c) for c in named]
-        send(dispatcher, render.comparison(knowledge, clusters, language))
+        send(dispatcher, render.comparison(knowledge, clusters, language), language)
         return state.shown(named)
 
 
@@ -383,6 +401,7 @@ class ActionAnswerPolicy(Action):
     def name(self) -> Text:
         return "action_answer_policy"
 
+    @state.notes_the_page
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         knowledge, language = STORE.knowledge, language_of(tracker)
         text = tracker.latest_message.get("text") or ""
@@ -397,6 +416,10 @@ class ActionAnswerPolicy(Action):
             return []
         topic, only = self._paragraphs(text, candidates, named_topics)
         named = named_clusters(tracker)
+        asked_type = _asked_type(tracker)
+        if topic.id == DEFINED_BY_TYPE and asked_type and not named and only is None:  # "what is a pole?"
+            send(dispatcher, render.type_definition(knowledge, asked_type, language), language)
+            return state.topic_answered(topic.id, [])
         if named:  # "MecaTech's steps for submitting a project": what names MecaTech first
             cluster = knowledge.cluster(named[0])
             indexes = range(len(topic.paragraphs)) if only is None else only
@@ -410,7 +433,16 @@ class ActionAnswerPolicy(Action):
             only = [i for i in (range(len(topic.paragraphs)) if only is None else only)
                     if _applies_to(topic.paragraphs[i].text.en, cluster)]
             own = [n for n in cluster.notes if "members" in STORE.understanding.read(n.text.en).attributes]
-        reply = render.topic(knowledge, topic, language, only)
+        left: List[int] = []
+        if only is None and topic.id not in JOINING_TOPICS and len(topic.paragraphs) > LONG_TOPIC_PARAGRAPHS:
+            # the lead: the paragraphs the question's words single out, else the first ones; with
+            # any the sources disagree on (a caveat is not left for "more")
+            corpus = [p for t in knowledge.topics.values() for p in t.paragraphs]
+            singled = (STORE.understanding.relevant_paragraphs(topic.paragraphs, text, corpus)
+                       or STORE.understanding.distinctive_paragraphs(topic, text))
+            only = sorted(set(singled) | set(_disputed(topic))) if singled else _usual_lead(topic)
+            left = [i for i in range(len(topic.paragraphs)) if i not in only]
+        reply = render.topic(knowledge, topic, language, only, more_of=topic.id if left else None)
         if topic.id in JOINING_TOPICS:
             reply = render.joining(knowledge, reply, cluster, language, own)
         replies = [reply]
@@ -419,9 +451,9 @@ class ActionAnswerPolicy(Action):
             facts = [f for f in reading.unknown_facts if f not in TOPIC_OWN_FACTS]
             attributes = [a for a in reading.attributes if a not in TOPIC_OWN_ATTRIBUTES]
             if facts or attributes:
-                replies += _answer_one(knowledge.cluster(named[0]), attributes, facts, language)
-        send(dispatcher, render.joined(replies, _corrections(tracker, Targets((), "named"))))
-        return state.topic_answered(topic.id, list(topic.clusters))
+                replies += _answer_one(knowledge.cluster(named[0]), attributes, facts, language, text)
+        send(dispatcher, render.joined(replies, _corrections(tracker, Targets((), "named"))), language)
+        return state.topic_answered(topic.id, list(topic.clusters), left)
 
     @staticmethod
     def _paragraphs(text: str, candidates: List[str], named_topics: List[str]) -> Tuple[Any, Optional[List[int]]]:
@@ -443,6 +475,59 @@ class ActionAnswerPolicy(Action):
                 if topic.id not in candidates and found:
                     return topic, found
         return knowledge.topics[candidates[0]], None
+
+
+def _disputed(topic: Any) -> List[int]:
+    return [i for i, p in enumerate(topic.paragraphs) if p.disputed]
+
+
+def _usual_lead(topic: Any) -> List[int]:
+    """A long topic's lead when the question singles out no paragraph: its first ones, and those
+    the sources disagree on."""
+    return sorted(set(range(LEAD_PARAGRAPHS)) | set(_disputed(topic)))
+
+
+class ActionAnswerMore(Action):
+    """"More": the rest of the long answer last given (the topic's other paragraphs; a "more"
+    button names its topic or its cluster), else the page's paragraph on the cluster in focus."""
+
+    def name(self) -> Text:
+        return "action_answer_more"
+
+    @state.notes_the_page
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        knowledge, language = STORE.knowledge, language_of(tracker)
+        named_topic = next((t for t in latest_entities(tracker, "topic") if t in knowledge.topics), None)
+        topic_id = named_topic or state.topic(tracker)
+        left = state.more_left(tracker) if topic_id == state.topic(tracker) else []
+        if named_topic and not left:  # a "more" button of an earlier answer: all but the usual lead
+            lead = _usual_lead(knowledge.topics[named_topic])
+            left = [i for i in range(len(knowledge.topics[named_topic].paragraphs)) if i not in lead]
+        named = named_clusters(tracker)
+        if topic_id in knowledge.topics and left and not named:
+            topic = knowledge.topics[topic_id]
+            send(dispatcher, render.topic(knowledge, topic, language, left), language)
+            return state.topic_answered(topic_id, list(topic.clusters))
+        cluster_id = named[0] if named else state.focus(tracker)
+        if cluster_id and knowledge.cluster(cluster_id):
+            send(dispatcher, render.cluster_description(knowledge, knowledge.cluster(cluster_id), language), language)
+            return state.focused(cluster_id, tracker)
+        send(dispatcher, render.Reply(render.say("nothing_more", language)), language)
+        return []
+
+
+class ActionSessionStart(Action):
+    """A new conversation session (domain.yml session_config): the slots carried over, as Rasa's
+    own session start does (rasa.core.actions.action.ActionSessionStart), but the page note is to
+    be said in full again."""
+
+    def name(self) -> Text:
+        return "action_session_start"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        carried = [SlotSet(name, value) for name, value in tracker.current_slot_values().items()
+                   if value is not None and name != state.PAGE_NOTE]
+        return [SessionStarted(), *carried, ActionExecuted("action_listen")]
 
 
 class ActionCoreFallback(Action):
@@ -467,6 +552,7 @@ class ActionFallback(Action):
     def name(self) -> Text:
         return "action_fallback"
 
+    @state.notes_the_page
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         knowledge, language = STORE.knowledge, language_of(tracker)
         default = "utter_out_of_scope" if intent_of(tracker) == "out_of_scope" else "utter_rephrase"
@@ -499,12 +585,12 @@ def _recommend_from(dispatcher: CollectingDispatcher, tracker: Tracker, language
     result = STORE.ranker.rank(text)
     evidence = STORE.ranker.evidence(text, result, STORE.understanding.activity_words)
     if uncovered and evidence.level in ("none", "unclear") and evidence.unexplained and STORE.understanding.read(text).cluster_word:
-        send(dispatcher, render.ask_activity(knowledge, True, True, language))
+        send(dispatcher, render.ask_activity(knowledge, True, True, language), language)
         return []
     if evidence.level == "strong":
-        send(dispatcher, render.recommendation(knowledge, result.matches, None, language))
+        send(dispatcher, render.recommendation(knowledge, result.matches, None, language), language)
         return state.shown([m.cluster_id for m in result.matches], result.matches[0].cluster_id)
     if evidence.level == "weak" and tentative:
-        send(dispatcher, render.tentative_match(knowledge, knowledge.cluster(result.matches[0].cluster_id), language))
+        send(dispatcher, render.tentative_match(knowledge, knowledge.cluster(result.matches[0].cluster_id), language), language)
         return []
     return None

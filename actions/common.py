@@ -6,6 +6,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
+from actions.knowledge import STORE
 
 
 def language_of(tracker: Tracker) -> str:
@@ -17,7 +18,11 @@ def intent_of(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
-def send(dispatcher: CollectingDispatcher, reply: render.Reply) -> None:
+def send(dispatcher: CollectingDispatcher, reply: render.Reply, language: str = "en") -> None:
+    """Sends a reply; one that states facts of the page ends with the page note (in full here:
+    actions/state.py `notes_the_page` shortens it to the marker once said in the session)."""
+    if reply.from_page:
+        reply = render.with_page_note(STORE.knowledge, reply, language, full=True)
     dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
 
 

@@ -4,7 +4,7 @@ from messages.yml, the facts from the knowledge base; nothing else is said."""
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
@@ -31,8 +31,11 @@ def user_text(text: str) -> str:
 
 @dataclass
 class Reply:
+    """A reply; `from_page` when it states facts of the source page: actions/common.py's `send`
+    then ends it with the page note, in full the first time in a session, else as a marker."""
     text: str
     buttons: List[Dict[str, str]] = field(default_factory=list)
+    from_page: bool = False
 
 
 def say(key: str, language: str, **values: Any) -> str:
@@ -52,8 +55,17 @@ def button(title: str, intent: str, **entities: str) -> Dict[str, str]:
     return CONTRACT.button(title, intent, **entities)
 
 
-def page_note(kb: KnowledgeBase, language: str) -> str:
-    return say("page_source", language, title=kb.sources.page_title.get(language), period=kb.sources.page_period.get(language))
+def page_note(kb: KnowledgeBase, language: str, full: bool = True) -> str:
+    """What the page's facts rest on: in full (the page and its time), or the short marker once
+    the full note was said in the session."""
+    return say("page_source" if full else "page_marker", language, title=kb.sources.page_title.get(language),
+               period=kb.sources.page_period.get(language))
+
+
+def with_page_note(kb: KnowledgeBase, reply: Reply, language: str, full: bool) -> Reply:
+    if not reply.from_page:
+        return reply
+    return Reply(f"{reply.text}\n\n{page_note(kb, language, full)}", reply.buttons)
 
 
 def source_name(source: Source, language: str) -> str:
@@ -114,27 +126,92 @@ def sector_name(kb: KnowledgeBase, sector_id: str, language: str) -> str:
 
 
 def cluster_buttons(kb: KnowledgeBase, cluster: Cluster, language: str) -> List[Dict[str, str]]:
-    buttons = []
+    """What else there is to ask of a cluster after a short answer about it."""
+    buttons = [button(say("button_more", language), "ask_more", cluster=cluster.id)]
     if cluster.strategy:
         buttons.append(button(say("button_strategy", language, label=cluster.strategy.label.get(language)), "ask_cluster_strategy", cluster=cluster.id))
     if cluster.members or cluster.scope:
         buttons.append(button(say("button_members", language), "ask_cluster_members", cluster=cluster.id))
     buttons.append(button(say("button_website", language), "ask_cluster_website", cluster=cluster.id))
+    buttons.append(button(say("button_how_to_join", language, name=cluster.name), "ask_join", cluster=cluster.id))
     sector = sector_name(kb, cluster.sector, language)
     buttons.append(button(say("button_sector_clusters", language, sector=sector), "list_clusters", sector=cluster.sector))
     return buttons
 
 
-def cluster_overview(kb: KnowledgeBase, cluster: Cluster, language: str) -> Reply:
+# The first answer about a cluster says at most this many words (its buttons, sources and page
+# note aside); what does not fit is offered with "more".
+FIRST_ANSWER_WORDS = 90
+
+
+def _other_french_name(cluster: Cluster, language: str) -> Optional[str]:
+    french = cluster.french_name
+    if french is None or french.text.get(language).casefold() == cluster.name.casefold():
+        return None
+    return french.text.get(language)
+
+
+def stored_fields(cluster: Cluster, language: str, budget: int = FIRST_ANSWER_WORDS) -> Tuple[List[str], List[Fact]]:
+    """(lines, notes left out): a cluster's French name where it differs from its name, then its
+    notes, with their sources, as many as `budget` words allow (sources not counted): what a
+    first answer or a recommendation of it must not leave out."""
+    lines = []
+    french = _other_french_name(cluster, language)
+    if french is not None:
+        lines.append(say("french_name_also", language, value=french, source=fact_note(cluster.french_name, language)))
+        budget -= len(say("french_name_also", language, value=french, source="").split())
+    left_out = []
+    for note in cluster.notes:
+        words = len(note.text.get(language).split())
+        if words <= budget and not left_out:
+            lines.append(fact_text(note, language))
+            budget -= words
+        else:
+            left_out.append(note)
+    return lines, left_out
+
+
+def cluster_overview(kb: KnowledgeBase, cluster: Cluster, language: str, answering: Sequence[str] = ()) -> Reply:
+    """The first answer about a cluster, short: what it is, its type and sector, the sentences of
+    its page paragraph that answer the question (`answering`), and its stored fields, within
+    FIRST_ANSWER_WORDS; the buttons offer the rest (its page paragraph with "more", strategy,
+    members, website, how to join)."""
     heading = say(
         "cluster_heading", language, name=cluster.name,
         type=type_name(kb, cluster.type, language), sector=sector_name(kb, cluster.sector, language),
     )
-    parts = [heading, cluster.description.get(language), page_note(kb, language)]
+    parts = [heading, cluster.summary.get(language)]
+    budget = FIRST_ANSWER_WORDS - len(" ".join(parts).split())
+    answer = [sentence for sentence in answering if sentence not in parts[1]]
+    french = _other_french_name(cluster, language)  # room is kept for it
+    french_words = len(say("french_name_also", language, value=french, source="").split()) if french else 0
+    if answer and len(" ".join(answer).split()) <= budget - french_words:
+        parts.append(" ".join(answer))
+        budget -= len(parts[-1].split())
+    fields, _ = stored_fields(cluster, language, budget)
+    return Reply("\n\n".join(parts + fields), cluster_buttons(kb, cluster, language), from_page=True)
+
+
+def cluster_description(kb: KnowledgeBase, cluster: Cluster, language: str) -> Reply:
+    """"More" about a cluster: the page's paragraph, the notes the first answer left out, and its
+    website."""
+    heading = say("cluster_heading", language, name=cluster.name, type=type_name(kb, cluster.type, language),
+                  sector=sector_name(kb, cluster.sector, language))
+    _, left_out = stored_fields(cluster, language, FIRST_ANSWER_WORDS - len(f"{heading} {cluster.summary.get(language)}".split()))
+    parts = [cluster.description.get(language), *[fact_text(n, language) for n in left_out]]
     if cluster.website:
         parts.append(say("website_line", language, url=cluster.website.text.get(language), source=fact_note(cluster.website, language),
-                         name=cluster.name, of_name=of_name(cluster.name, language)))
-    return Reply("\n\n".join(parts), cluster_buttons(kb, cluster, language))
+                         name=cluster.name))
+    return Reply("\n\n".join(parts), cluster_buttons(kb, cluster, language)[1:], from_page=True)
+
+
+def type_definition(kb: KnowledgeBase, type_id: str, language: str) -> Reply:
+    """What a cluster type is: its definition (the page's) and what later sources add."""
+    cluster_type = kb.cluster_type(type_id)
+    parts = [f"**{cluster_type.plural.get(language)[:1].upper()}{cluster_type.plural.get(language)[1:]}**",
+             cluster_type.definition.get(language), *[fact_text(n, language) for n in cluster_type.notes]]
+    buttons = [button(c.name, "ask_cluster_info", cluster=c.id) for c in kb.clusters_of(cluster_type=type_id)]
+    return Reply("\n\n".join(parts), buttons, from_page=True)
 
 
 def _not_known(kb: KnowledgeBase, cluster: Cluster, attribute: str, language: str) -> str:
@@ -150,30 +227,30 @@ def cluster_attribute(kb: KnowledgeBase, cluster: Cluster, attribute: str, langu
     extra = [fact_text(note, language) for note in notes]
     if attribute == "strategy":
         if cluster.strategy:
-            text = f"{item_list(kb, cluster.strategy, cluster.name, language)}\n\n{page_note(kb, language)}"
+            text = item_list(kb, cluster.strategy, cluster.name, language)
         else:
             no_list = say("no_list", language, label=say("no_strategy_label", language), name=cluster.name)
-            text = f"{no_list}\n\n{cluster.description.get(language)}\n\n{page_note(kb, language)}"
-        return Reply(text, buttons)
+            text = f"{no_list}\n\n{cluster.description.get(language)}"
+        return Reply(text, buttons, from_page=True)
     if attribute == "members":
         lists = [item_list(kb, l, cluster.name, language) for l in (cluster.members, cluster.scope) if l]
         if not lists and not extra:
             text = f"{_not_known(kb, cluster, 'members', language)}\n\n{cluster.description.get(language)}"
         else:
-            text = "\n\n".join(extra + lists + ([page_note(kb, language)] if lists else []))
-        return Reply(text, buttons)
+            text = "\n\n".join(extra + lists)
+        return Reply(text, buttons, from_page=bool(lists))
     if attribute == "sector":
         others = [c.name for c in kb.clusters_of(sector=cluster.sector) if c.id != cluster.id]
         sector = sector_name(kb, cluster.sector, language)
         key = "sector_answer" if others else "sector_answer_alone"
         text = say(key, language, name=cluster.name, sector=sector, others=_join(others, language))
-        return Reply(f"{text}\n\n{page_note(kb, language)}", cluster_buttons(kb, cluster, language)[-1:] + buttons)
+        return Reply(text, cluster_buttons(kb, cluster, language)[-1:] + buttons, from_page=True)
     if attribute == "type":
         cluster_type = kb.cluster_type(cluster.type)
         text = say("type_answer", language, name=cluster.name, type=cluster_type.name.get(language))
-        parts = [text, cluster_type.definition.get(language), page_note(kb, language)]
+        parts = [text, cluster_type.definition.get(language)]
         parts += [fact_text(note, language) for note in cluster_type.notes]
-        return Reply("\n\n".join(parts), buttons)
+        return Reply("\n\n".join(parts), buttons, from_page=True)
     if attribute in ("website", "founded", "french_name"):
         fact = getattr(cluster, attribute)
         if fact is None and extra:  # "who started it?": a later source tells its origin
@@ -189,7 +266,7 @@ def cluster_attribute(kb: KnowledgeBase, cluster: Cluster, attribute: str, langu
         return Reply(text + later, buttons)
     if attribute == "notes":
         if not cluster.notes:
-            return Reply(cluster_overview(kb, cluster, language).text, buttons)
+            return Reply(cluster_overview(kb, cluster, language).text, buttons, from_page=True)
         return Reply("\n".join([say("notes_heading", language)] + [f"- {fact_text(n, language)}" for n in cluster.notes]), buttons)
     raise ValueError(f"unknown cluster attribute {attribute!r}")
 
@@ -214,7 +291,7 @@ def cluster_list(kb: KnowledgeBase, clusters: Sequence[Cluster], heading: str, l
                 lines.append(f"{number}. {cluster.name} — {type_name(kb, cluster.type, language)}")
     else:
         lines = [f"{i}. {c.name} — {type_name(kb, c.type, language)}" for i, c in enumerate(clusters, 1)]
-    text = "\n".join([heading, *lines, "", say("list_follow_up", language)])
+    text = "\n".join([heading, *lines, "", say("list_follow_up" if len(clusters) > 1 else "list_follow_up_one", language)])
     buttons = [button(c.name, "ask_cluster_info", cluster=c.id) for c in clusters]
     return Reply(text, buttons)
 
@@ -224,9 +301,9 @@ def sectors(kb: KnowledgeBase, language: str) -> Reply:
     for sector in kb.sectors:
         names = [c.name for c in kb.clusters_of(sector=sector.id)]
         lines.append(say("sector_line", language, sector=sector.name.get(language), count=len(names), names=", ".join(names)))
-    text = "\n".join([say("sectors_heading", language, count=len(kb.sectors)), _bullets(lines), "", page_note(kb, language)])
+    text = "\n".join([say("sectors_heading", language, count=len(kb.sectors)), _bullets(lines)])
     buttons = [button(s.name.get(language), "list_clusters", sector=s.id) for s in kb.sectors]
-    return Reply(text, buttons)
+    return Reply(text, buttons, from_page=True)
 
 
 def comparison(kb: KnowledgeBase, clusters: Sequence[Cluster], language: str) -> Reply:
@@ -250,17 +327,18 @@ def comparison(kb: KnowledgeBase, clusters: Sequence[Cluster], language: str) ->
         lines.append(f"**{cluster.name}** — {cluster.summary.get(language)}")
         for items in (cluster.strategy, cluster.members):
             if items:
-                open_mark = f", {say('among_others', language)}" if items.open else ""
-                lines.append(say("compare_list_count", language, count=f"{len(items.items)}{open_mark}",
-                                 label=items.label.get(language), items=say("separator", language).join(i.get(language) for i in items.items)))
-    lines += ["", page_note(kb, language)]
+                count = say("compare_count_open", language, count=len(items.items)) if items.open else len(items.items)
+                label = items.label.get(language)
+                lines.append(say("compare_list_count", language, count=count, label_cap=label[:1].upper() + label[1:],
+                                 items=say("separator", language).join(i.get(language) for i in items.items)))
     buttons = [button(say("button_details", language, name=c.name), "ask_cluster_info", cluster=c.id) for c in clusters]
-    return Reply("\n".join(lines), buttons)
+    return Reply("\n".join(lines), buttons, from_page=True)
 
 
-def topic(kb: KnowledgeBase, topic: Topic, language: str, only: Optional[Sequence[int]] = None) -> Reply:
+def topic(kb: KnowledgeBase, topic: Topic, language: str, only: Optional[Sequence[int]] = None,
+          more_of: Optional[str] = None) -> Reply:
     """A policy topic; `only` the paragraphs of these indexes, in that order (the ones the question
-    asks about)."""
+    asks about); `more_of` the topic whose rest is offered with "more" (a long topic's lead)."""
     paragraphs = list(topic.paragraphs) if only is None else [topic.paragraphs[i] for i in only]
     parts = [f"**{topic.title.get(language)}**"]
     parts += [fact_text(p, language) for p in paragraphs]
@@ -270,10 +348,12 @@ def topic(kb: KnowledgeBase, topic: Topic, language: str, only: Optional[Sequenc
         heading = say("topic_list_heading", language, label=topic.list.label.get(language), open=open_mark)
         heading = f"{heading} {source}".rstrip() if source else heading
         parts.append(f"{heading}\n" + _numbered([i.get(language) for i in topic.list.items]))
-    if any(p.from_page for p in paragraphs) or (topic.list and not topic.list.sources):
-        parts.append(page_note(kb, language))
-    buttons = [button(kb.cluster(c).name, "ask_cluster_info", cluster=c) for c in topic.clusters]
-    return Reply("\n\n".join(parts), buttons)
+    from_page = any(p.from_page for p in paragraphs) or bool(topic.list and not topic.list.sources)
+    buttons = [button(say("button_more", language), "ask_more", topic=more_of)] if more_of else []
+    if more_of:
+        parts.append(say("more_offered", language))
+    buttons += [button(kb.cluster(c).name, "ask_cluster_info", cluster=c) for c in topic.clusters]
+    return Reply("\n\n".join(parts), buttons, from_page=from_page)
 
 
 def unknown_cluster(kb: KnowledgeBase, name: str, closest: Sequence[str], language: str) -> Reply:
@@ -318,7 +398,10 @@ def ask_goal(language: str) -> Reply:
 
 def answer_noted(slot: str, value: str, language: str) -> Reply:
     labels = _MESSAGES["organisation_types" if slot == "organisation_type" else "goals"][language]
-    return Reply(say("answer_noted", language, answer=labels.get(value) or user_text(value)))
+    answer = labels.get(value) or user_text(value)
+    # Said within a sentence: "C'est noté : entreprise ou PME." (an acronym keeps its capitals)
+    lower = answer if answer[1:2].isupper() else answer[:1].lower() + answer[1:]
+    return Reply(say("answer_noted", language, answer_lower=lower))
 
 
 # A French list of members that starts with an article is quoted after "parmi ses membres" as
@@ -417,6 +500,8 @@ def recommendation(kb: KnowledgeBase, matches: Sequence[Any], goal: Optional[str
         reasons = _told(kb, cluster, match.reasons[:TOLD_REASONS], goal, language)
         if reasons:
             lines.append(say("recommendation_why", language, reasons=say("separator", language).join(reasons)))
+        if cluster.notes:  # what the sources say of it since the page (Val+: no current source knows that name)
+            lines.append(fact_text(cluster.notes[0], language))
         if cluster.website:
             lines.append(say("recommendation_contact_website", language, url=cluster.website.text.get(language)))
         else:
@@ -439,7 +524,7 @@ def joining(kb: KnowledgeBase, topic_reply: Reply, cluster: Optional[Cluster], l
         contact = say("contact_cluster_website", language, name=cluster.name, url=cluster.website.text.get(language))
     else:
         contact = say("contact_portal", language, portal=kb.sources.portal)
-    return Reply(f"{text}\n\n{contact}", topic_reply.buttons)
+    return Reply(f"{text}\n\n{contact}", topic_reply.buttons, from_page=topic_reply.from_page)
 
 
 # A name that starts with one of these takes an article in French: "le Cluster Photonique".
@@ -501,7 +586,7 @@ def filtered(kb: KnowledgeBase, matching: Sequence[str], shown: Sequence[str], l
     clusters = [kb.cluster(c) for c in matching]
     heading = say("filter_heading_one" if len(clusters) == 1 else "filter_heading", language, count=len(clusters))
     listed = group(kb, clusters, language)  # with what each is about: "which of those do recycling?"
-    return Reply(f"{heading}\n\n{listed.text}", listed.buttons)
+    return Reply(f"{heading}\n\n{listed.text}", listed.buttons, from_page=True)
 
 
 def group(kb: KnowledgeBase, clusters: Sequence[Cluster], language: str) -> Reply:
@@ -509,7 +594,7 @@ def group(kb: KnowledgeBase, clusters: Sequence[Cluster], language: str) -> Repl
     lines = [say("group_item", language, name=c.name, type=type_name(kb, c.type, language),
                  sector=sector_name(kb, c.sector, language), summary=c.summary.get(language)) for c in clusters]
     buttons = [button(say("button_details", language, name=c.name), "ask_cluster_info", cluster=c.id) for c in clusters]
-    return Reply("\n\n".join(lines + [page_note(kb, language)]), buttons)
+    return Reply("\n\n".join(lines), buttons, from_page=True)
 
 
 def cluster_count(kb: KnowledgeBase, cluster_type: Optional[str], language: str) -> Reply:
@@ -559,4 +644,4 @@ def joined(replies: Sequence[Reply], lead: str = "") -> Reply:
     buttons: List[Dict[str, str]] = []
     for reply in replies:
         buttons += [b for b in reply.buttons if b not in buttons]
-    return Reply("\n\n".join(texts), buttons)
+    return Reply("\n\n".join(texts), buttons, from_page=any(r.from_page for r in replies))

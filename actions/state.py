@@ -4,21 +4,30 @@ cluster in focus (slot `cluster`), what was last asked of them (slot `asked_attr
 `focused()`, and every reference ("the other one", "both", "the oldest", "the second") reads
 them here.
 
+Also what a reply left for "more" (slot `more`: the paragraphs of the topic not yet said) and
+whether the page note was said in full in this session (slot `page_note_said`, reset by the
+session start).
+
 What the latest message says beyond its intent comes from the NLU's entities
 (components/understanding.py), read back into a `kb.understand.Reading`."""
 
-from typing import List, Optional, Sequence
+import functools
+from typing import Any, Callable, List, Optional, Sequence
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
-from actions.common import latest_entities
+from actions import render
+from actions.common import language_of, latest_entities
+from actions.knowledge import STORE
 from kb.understand import Reading
 
 SHOWN = "shown_clusters"
 FOCUS = "cluster"
 ASKED = "asked_attributes"
 TOPIC = "topic"
+MORE = "more"
+PAGE_NOTE = "page_note_said"
 
 
 def shown_clusters(tracker: Tracker) -> List[str]:
@@ -35,13 +44,18 @@ def shown(clusters: Sequence[str], in_focus: Optional[str] = None) -> List[Event
     clusters = list(dict.fromkeys(clusters))
     if in_focus is None and len(clusters) == 1:
         in_focus = clusters[0]
-    return [SlotSet(SHOWN, clusters), SlotSet(FOCUS, in_focus), SlotSet(ASKED, []), SlotSet(TOPIC, None)]
+    return [SlotSet(SHOWN, clusters), SlotSet(FOCUS, in_focus), SlotSet(ASKED, []), SlotSet(TOPIC, None), SlotSet(MORE, None)]
 
 
-def topic_answered(topic_id: str, clusters: Sequence[str]) -> List[EventType]:
-    """A policy topic answered, and the clusters it names."""
-    events = [e for e in shown(clusters) if e["name"] != TOPIC] if clusters else []
-    return events + [SlotSet(TOPIC, topic_id)]
+def topic_answered(topic_id: str, clusters: Sequence[str], left: Sequence[int] = ()) -> List[EventType]:
+    """A policy topic answered, the clusters it names, and the paragraphs left for "more"."""
+    events = [e for e in shown(clusters) if e["name"] not in (TOPIC, MORE)] if clusters else []
+    return events + [SlotSet(TOPIC, topic_id), SlotSet(MORE, list(left) or None)]
+
+
+def more_left(tracker: Tracker) -> List[int]:
+    """The paragraphs of the topic last answered that "more" gives."""
+    return list(tracker.get_slot(MORE) or [])
 
 
 def topic(tracker: Tracker) -> Optional[str]:
@@ -62,7 +76,7 @@ def focused(cluster_id: str, tracker: Tracker) -> List[EventType]:
     that "the other one" still works after a pair), else it is the only one shown."""
     current = shown_clusters(tracker)
     return [SlotSet(SHOWN, current if cluster_id in current else [cluster_id]), SlotSet(FOCUS, cluster_id),
-            SlotSet(TOPIC, None)]
+            SlotSet(TOPIC, None), SlotSet(MORE, None)]
 
 
 def reading_of(tracker: Tracker) -> Reading:
@@ -80,3 +94,28 @@ def reading_of(tracker: Tracker) -> Reading:
 def position_of(tracker: Tracker) -> Optional[int]:
     positions = latest_entities(tracker, "position")
     return int(positions[0]) if positions else None
+
+
+def notes_the_page(run: Callable[..., List[EventType]]) -> Callable[..., List[EventType]]:
+    """For an action's `run`: the page note its replies end with (actions/common.py `send`) is
+    said in full once per session; after that, and after a first one in the same run, it becomes
+    the short marker."""
+
+    @functools.wraps(run)
+    def noting(action: Any, dispatcher: Any, tracker: Tracker, domain: Any) -> List[EventType]:
+        start = len(dispatcher.messages)
+        events = run(action, dispatcher, tracker, domain)
+        said = bool(tracker.get_slot(PAGE_NOTE))
+        kb, language = STORE.knowledge, language_of(tracker)
+        full, marker = render.page_note(kb, language), render.page_note(kb, language, full=False)
+        for message in dispatcher.messages[start:]:
+            if full not in (message.get("text") or ""):
+                continue
+            if said:
+                message["text"] = message["text"].replace(full, marker)
+            else:
+                said = True
+                events = events + [SlotSet(PAGE_NOTE, True)]
+        return events
+
+    return noting

@@ -29,6 +29,8 @@ OPTION_MIN_LENGTH = 5
 OVERVIEW = "overview"
 # A word of at most this many policy paragraphs singles them out.
 RARE_IN_PARAGRAPHS = 2
+# A word this close to a word of a cluster's name (rapidfuzz ratio) is that name misspelt.
+MISSPELT_NAME_RATIO = 85
 # Where a message in several parts splits: "what is X, and when was it founded?".
 _CLAUSE = re.compile(r"[,;?!.]+|\s(?:and|et|puis|also|aussi|plus|but|mais)\s")
 ANY_WORD = "*"
@@ -298,9 +300,26 @@ class Understanding:
         return [i for i, p in enumerate(paragraphs)
                 if rare & words_of(p) or (p.disputed and facts & set(self.read(p.text.en).unknown_facts))]
 
+    def distinctive_paragraphs(self, topic: Any, text: str) -> List[int]:
+        """The paragraphs of a topic that share the most of the question's words, counting only
+        the words found in fewer than half of its paragraphs and not in its title ("how long does
+        a recognition last?": the decree's paragraph). Empty when no such word is asked."""
+        def stems(value: str) -> set:
+            return {fold(w)[:6] for w in normalize(value).split() if len(w) >= 4}
+
+        # the short question words ask nothing of a paragraph ("what's it about?"); the long ones
+        # ("recognition", "décret") name what a paragraph tells
+        asking = {fold(w)[:6] for w in self._question_words if len(w) < 6}
+        asked = stems(text) - stems(topic.title.en) - stems(topic.title.fr) - asking
+        held = [stems(p.text.en) | stems(p.text.fr) for p in topic.paragraphs]
+        distinctive = {w for w in asked if 0 < sum(w in h for h in held) < len(held) / 2}
+        scores = [len(distinctive & h) for h in held]
+        best = max(scores, default=0)
+        return [i for i, score in enumerate(scores) if best and score == best]
+
     def matching_lists(self, cluster: Cluster, text: str, ignore: Iterable[str] = ()) -> List[str]:
-        """The cluster's lists (strategy, members, scope) that share a content word with the text:
-        a question in the words of a list is about that list."""
+        """The cluster's lists (strategy, members, scope) that share a content word with the text
+        (an item's or the list's label): a question in the words of a list is about that list."""
         ignored = {fold(w) for name in ignore for w in normalize(name).split()}
         words = {fold(w) for w in normalize(text).split() if len(w) >= 5} - ignored
         found = []
@@ -308,7 +327,8 @@ class Understanding:
             items = getattr(cluster, field_name)
             if items is None:
                 continue
-            item_words = {fold(w) for item in items.items for language in ("en", "fr")
+            # the items' words, and the list's own name ("its means of action?")
+            item_words = {fold(w) for item in (*items.items, items.label) for language in ("en", "fr")
                           for w in normalize(item.get(language)).split() if len(w) >= 5}
             if _share_a_stem(words, item_words):
                 found.append(field_name)
@@ -327,6 +347,23 @@ class Understanding:
         cluster_words = {fold(w) for t in texts for w in normalize(t).split() if len(w) >= 5}
         return _share_a_stem(words, cluster_words)
 
+
+    def answering_sentences(self, cluster: Cluster, text: str, language: str) -> List[str]:
+        """The sentences of the cluster's page paragraph, in `language`, that hold a word of the
+        question other than the cluster's name and the question words: what a short first answer
+        must say to "what waste does Val+ deal with?" (an alias's words, "waste cluster", count)."""
+        names = {fold(w) for w in normalize(cluster.name).split()}
+        words = {fold(w) for w in normalize(text).split() if len(w) >= 5} - self._question_words
+        # the name, however written ("skywinn"), but not a word of its field ("photonics")
+        words = {w for w in words if not any(fuzz.ratio(w, name) >= MISSPELT_NAME_RATIO for name in names)}
+        if not words:
+            return []
+        sentences = _SENTENCE_END.split(cluster.description.get(language))
+        return [s for s in sentences if _share_a_stem(words, {fold(w) for w in normalize(s).split() if len(w) >= 5})]
+
+
+# Where a sentence of a page paragraph ends.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z«“])")
 
 # Articles between a word and the name it speaks of ("not *the* poles").
 _SKIPPED = {"the", "a", "an", "le", "la", "les", "des", "du", "de", "un", "une", "l", "d"}

@@ -36,6 +36,7 @@ class Servers:
     actions_port: int = 0
     processes: List[subprocess.Popen] = field(default_factory=list)
     extra_env: Dict[str, str] = field(default_factory=dict)
+    full_page_notes: Dict[str, int] = field(default_factory=dict)  # per sender, for say()
 
     @property
     def url(self) -> str:
@@ -78,13 +79,21 @@ class Servers:
         self.processes.clear()
 
     def say(self, sender: str, text: str, metadata: Optional[dict] = None) -> List[dict]:
-        """The replies to `text`; none of them, in any suite, may name a file of the project."""
+        """The replies to `text`. In every suite: none of them names a file of the project; the page
+        note is said in full at most once in a conversation (the suites' conversations last less
+        than a session); a first answer about a cluster keeps within FIRST_ANSWER_WORDS."""
         body = {"sender": sender, "message": text, **({"metadata": metadata} if metadata else {})}
         response = requests.post(f"{self.url}/webhooks/rest/webhook", json=body, timeout=60)
         response.raise_for_status()
         replies = response.json()
-        named = project_file_name().search(texts(replies))
-        assert named is None, f"a reply to {text!r} names the project file {named.group()!r}: {texts(replies)}"
+        said = texts(replies)
+        named = project_file_name().search(said)
+        assert named is None, f"a reply to {text!r} names the project file {named.group()!r}: {said}"
+        notes = self.full_page_notes.get(sender, 0) + len(FULL_PAGE_NOTE.findall(said))
+        assert notes <= 1, f"the page note is said in full again in the reply to {text!r}: {said}"
+        self.full_page_notes[sender] = notes
+        for answer in first_answers(said):
+            assert answer_words(answer) <= FIRST_ANSWER_WORDS, f"a first answer of {answer_words(answer)} words to {text!r}: {answer}"
         return replies
 
     # --- the tracker store ------------------------------------------------------------------
@@ -115,6 +124,27 @@ def project_file_name() -> "re.Pattern[str]":
     names = {Path(line).name for line in listed.splitlines() if "." in Path(line).name.strip(".")}
     names |= set(SOURCE_MATERIAL)
     return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)), re.IGNORECASE)
+
+
+# The page note in full (actions/messages.yml page_source), in either language.
+FULL_PAGE_NOTE = re.compile(r"the information dates from that time|les informations datent de cette période")
+# The first answer about a cluster says at most this many words (issue 14), not counting its
+# buttons, its sources "(source: …)", the page note or its marker (a line in italics) and the
+# items of a list the question asks for ("- …", "1. …": a full list is given in full).
+FIRST_ANSWER_WORDS = 90
+_NOT_COUNTED = re.compile(r"\((?:sources?) ?:(?:[^()]|\([^()]*\))*\)|^_.*_$|^(?:- |\d+\. ).*$", re.MULTILINE)
+# A first answer opens with the cluster's heading: "**Skywin** — competitiveness cluster, sector “…”."
+_CLUSTER_HEADING = re.compile(r"^\*\*[^*\n]+\*\* — [^\n]+, (?:sector “[^”]+”|secteur « [^»]+ »)\.$", re.MULTILINE)
+
+
+def first_answers(text: str) -> List[str]:
+    """Each first answer about a cluster in a reply's text: from its heading to the next one."""
+    starts = [m.start() for m in _CLUSTER_HEADING.finditer(text)]
+    return [text[start:end] for start, end in zip(starts, starts[1:] + [len(text)])]
+
+
+def answer_words(text: str) -> int:
+    return len(_NOT_COUNTED.sub(" ", text).split())
 
 
 def texts(replies: List[dict]) -> str:

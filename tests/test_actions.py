@@ -6,13 +6,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.actions import (
     POLICY_TOPIC_BY_INTENT,
     ActionAnswerCluster,
+    ActionAnswerMore,
     ActionAnswerPolicy,
+    ActionSessionStart,
     ActionCompareClusters,
     ActionListClusters,
     ActionListSectors,
 )
 from actions.recommendation import SKIPPED, ValidateRecommendationForm
 from tests.actions_support import entities_from, payloads, run, slots_set, text_of, tracker_for
+from tests.servers import FIRST_ANSWER_WORDS, answer_words, first_answers
 
 
 def ask(matcher, action, text, intent, **slots):
@@ -24,12 +27,83 @@ def test_what_is_a_cluster(knowledge, matcher):
     messages, events = ask(matcher, ActionAnswerCluster(), "What is Skywin?", "ask_cluster_info")
     text = text_of(messages)
     skywin = knowledge.cluster("skywin")
-    assert skywin.description.en in text
+    assert skywin.summary.en in text and skywin.description.en not in text  # short first
     assert "competitiveness cluster" in text and "Mobility and Transport" in text
     assert "circa 2010–2013" in text  # says the page describes its time
-    assert "https://www.skywin.be" in text
+    assert [answer_words(a) for a in first_answers(text)] and all(answer_words(a) <= FIRST_ANSWER_WORDS for a in first_answers(text))
     assert slots_set(events)["cluster"] == "skywin" and slots_set(events)["shown_clusters"] == ["skywin"]
-    assert '/ask_cluster_strategy{"cluster": "skywin"}' in payloads(messages)
+    for payload in ('/ask_more{"cluster": "skywin"}', '/ask_cluster_strategy{"cluster": "skywin"}',
+                    '/ask_cluster_website{"cluster": "skywin"}', '/ask_join{"cluster": "skywin"}'):
+        assert payload in payloads(messages)
+    more, _ = ask(matcher, ActionAnswerMore(), "more", "ask_more", cluster="skywin")
+    assert skywin.description.en in text_of(more) and "https://www.skywin.be" in text_of(more)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_every_first_answer_is_short_and_shows_the_stored_fields(knowledge, matcher, language):
+    for cluster in knowledge.clusters:
+        messages, _ = ask(matcher, ActionAnswerCluster(), cluster.name, "ask_cluster_info", language=language)
+        text = text_of(messages)
+        assert all(answer_words(a) <= FIRST_ANSWER_WORDS for a in first_answers(text)) and first_answers(text), text
+        french = cluster.french_name
+        if french is not None and french.text.get(language).casefold() != cluster.name.casefold():
+            assert french.text.get(language) in text, text
+        if cluster.notes:  # at least the first note, with its source
+            assert cluster.notes[0].text.get(language) in text and cluster.notes[0].sources[0].name.get(language) in text
+    eco, _ = ask(matcher, ActionAnswerCluster(), "Eco-building", "ask_cluster_info", language="fr")
+    assert "En français : Cluster Éco-construction (sources : lesoir.be et bep.be, novembre 2026)" in text_of(eco)
+    val, _ = ask(matcher, ActionAnswerCluster(), "Val+", "ask_cluster_info")
+    assert "No source seen by us mentions a cluster under the name “Val+”" in text_of(val)
+
+
+def test_the_page_note_is_said_in_full_once_then_as_a_marker(knowledge, matcher):
+    messages, events = ask(matcher, ActionAnswerCluster(), "What is BioWin?", "ask_cluster_info")
+    assert "the information dates from that time" in text_of(messages) and slots_set(events)["page_note_said"] is True
+    messages, events = ask(matcher, ActionAnswerCluster(), "What is BioWin?", "ask_cluster_info", page_note_said=True)
+    assert "the information dates from that time" not in text_of(messages) and "_(the page, circa 2010–2013)_" in text_of(messages)
+    assert "page_note_said" not in slots_set(events)
+    messages, _ = ask(matcher, ActionAnswerCluster(), "BioWin et Skywin, c'est quoi ?", "ask_cluster_info", language="fr")
+    assert text_of(messages).count("les informations datent de cette période") <= 1
+
+
+def test_a_new_session_carries_the_slots_over_but_the_page_note():
+    tracker = tracker_for("hi", "greet", slots={"cluster": "skywin", "language": "fr", "page_note_said": True, "topic": None})
+    events = ActionSessionStart().run(CollectingDispatcher(), tracker, {})
+    assert events[0]["event"] == "session_started" and events[-1] == {**events[-1], "event": "action", "name": "action_listen"}
+    assert slots_set(events) == {"cluster": "skywin", "language": "fr"}
+
+
+def test_a_long_topic_leads_with_the_direct_answer_then_more(knowledge, matcher):
+    history = knowledge.topics["history"]
+    messages, events = ask(matcher, ActionAnswerPolicy(), "history of the cluster policy", "ask_policy_history")
+    text = text_of(messages)
+    # the first two, and the one the sources disagree on
+    lead = [p for i, p in enumerate(history.paragraphs) if i < 2 or p.disputed]
+    rest = [p for p in history.paragraphs if p not in lead]
+    assert all(p.text.en in text for p in lead) and not any(p.text.en in text for p in rest)
+    assert '/ask_more{"topic": "history"}' in payloads(messages)
+    left = slots_set(events)["more"]
+    assert left == [i for i, p in enumerate(history.paragraphs) if p in rest]
+    more, events = run(ActionAnswerMore(), tracker_for("more", "ask_more", slots={"topic": "history", "more": left}))
+    assert all(p.text.en in text_of(more) for p in rest) and not any(p.text.en in text_of(more) for p in lead)
+    assert not slots_set(events)["more"]
+    # the button of an earlier answer: all but the usual lead
+    more, _ = run(ActionAnswerMore(), tracker_for("more", "ask_more", entities=[{"entity": "topic", "value": "history"}]))
+    assert all(p.text.en in text_of(more) for p in rest) and not any(p.text.en in text_of(more) for p in lead)
+    # a question that singles out paragraphs leads with them
+    messages, _ = ask(matcher, ActionAnswerPolicy(), "which poles were labelled first, and when?", "ask_policy_history")
+    assert "July 2006" in text_of(messages) and history.paragraphs[0].text.en not in text_of(messages)
+    nothing, _ = ask(matcher, ActionAnswerMore(), "plus", "ask_more", language="fr")
+    assert "C'est tout ce que j'en sais" in text_of(nothing)
+
+
+@pytest.mark.parametrize("language, opening", [("en", "The amount of the fee is not known"),
+                                               ("fr", "Le montant de la cotisation n'est pas connu")])
+def test_the_fee_answer_says_what_is_known_and_for_whom(matcher, language, opening):
+    messages, _ = ask(matcher, ActionAnswerPolicy(), "membership fee", "ask_fee", language=language)
+    text = text_of(messages)
+    assert text.split("\n\n")[1].startswith(opening) and "GreenWin" in text and "Skywin" in text
+    assert "Yes, members pay" not in text and "Oui, les membres" not in text
 
 
 def test_follow_up_uses_the_cluster_talked_about(knowledge, matcher):
@@ -154,14 +228,15 @@ def test_compare_two_clusters(knowledge, matcher):
     assert "Both are competitiveness clusters" in text
     assert "Mobility and Transport" in text and "Transversal Technologies" in text
     assert knowledge.cluster("mecatech").strategy.items[0].en in text
-    assert slots_set(events) == {"shown_clusters": ["skywin", "mecatech"], "cluster": None, "asked_attributes": [], "topic": None}
+    assert slots_set(events) == {"shown_clusters": ["skywin", "mecatech"], "cluster": None, "asked_attributes": [], "topic": None,
+                                 "more": None, "page_note_said": True}
 
 
 def test_compare_with_the_cluster_talked_about(matcher):
     _, events = ask(matcher, ActionCompareClusters(), "compare it with TWIST", "compare_clusters", cluster="biowin")
     assert slots_set(events)["shown_clusters"] == ["biowin", "twist"]
     messages, _ = ask(matcher, ActionCompareClusters(), "compare them", "compare_clusters")
-    assert "Which two clusters" in text_of(messages)
+    assert "Which clusters would you like to compare" in text_of(messages)
 
 
 @pytest.mark.parametrize("intent", sorted(POLICY_TOPIC_BY_INTENT))
@@ -175,22 +250,24 @@ def test_every_policy_intent_has_its_topic(knowledge, matcher, intent):
 def test_the_sixth_cluster_is_greenwin(matcher):
     messages, events = ask(matcher, ActionAnswerPolicy(), "which was the sixth", "ask_policy_sixth_cluster")
     assert "GreenWin" in text_of(messages) and "environmental technologies" in text_of(messages)
-    assert slots_set(events) == {"shown_clusters": ["greenwin"], "cluster": "greenwin", "asked_attributes": [], "topic": "sixth_cluster"}
+    assert slots_set(events) == {"shown_clusters": ["greenwin"], "cluster": "greenwin", "asked_attributes": [], "topic": "sixth_cluster",
+                                 "more": None, "page_note_said": True}
 
 
 def test_answers_follow_the_language_slot(knowledge, matcher):
     messages, _ = ask(matcher, ActionAnswerCluster(), "c'est quoi skywin", "ask_cluster_info", language="fr")
-    assert knowledge.cluster("skywin").description.fr in text_of(messages)
+    assert knowledge.cluster("skywin").summary.fr in text_of(messages)
     assert "pôle de compétitivité" in text_of(messages)
 
 
 # --- the recommendation form: an answer given out of turn is said back -------------------------
 
 @pytest.mark.parametrize("slot, value, requested, language, expected", [
-    ("organisation_type", "research", "goal", "en", "Noted: Research centre or university lab."),
-    ("organisation_type", "research", "goal", "fr", "C'est noté : Centre de recherche ou labo universitaire."),
-    ("goal", "network", "organisation_type", "en", "Noted: Business network."),
-    ("goal", "network", "activity", "fr", "C'est noté : Réseau d'affaires."),
+    ("organisation_type", "research", "goal", "en", "Noted: research centre or university lab."),
+    ("organisation_type", "research", "goal", "fr", "C'est noté : centre de recherche ou labo universitaire."),
+    ("goal", "network", "organisation_type", "en", "Noted: business network."),
+    ("goal", "network", "activity", "fr", "C'est noté : réseau d'affaires."),
+    ("goal", "rnd", "activity", "fr", "C'est noté : partenaires et projets de R&D."),
 ])
 def test_an_answer_given_while_another_question_is_pending_is_acknowledged(slot, value, requested, language, expected):
     tracker = tracker_for("actually…", f"inform_{slot}", slots={"requested_slot": requested, "language": language})

@@ -248,7 +248,7 @@ def test_signed_message_gets_a_mrkdwn_answer_with_block_kit_buttons(slack):
     posts = slack.say("U0USER0001", "D0DM000001", "Tell me about Skywin", until="Skywin")
     text = "\n\n".join(section_texts(p) for p in posts)
     assert "*Skywin* — " in text and "**" not in text
-    assert "<https://www.skywin.be>" in text and "_From the page " in text
+    assert "<https://www.skywin.be|skywin.be>" in text and "_Source: the page " in text  # a source of its French name
     buttons = [b for p in posts for b in buttons_of(p)]
     assert '/ask_cluster_website{"cluster": "skywin"}' in [b["value"] for b in buttons]
     assert all("as_user" not in p for p in posts)

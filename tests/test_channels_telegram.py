@@ -429,8 +429,8 @@ def test_answer_comes_as_html_with_an_inline_keyboard(telegram):
     assert sent and all(m["chat_id"] == "700000002" and m["parse_mode"] == "HTML" for m in sent)
     html = "\n".join(m["text"] for m in sent)
     assert "<b>Skywin</b> — " in html and "**" not in html
-    assert '<a href="https://www.skywin.be">https://www.skywin.be</a>' in html
-    assert "<i>From the page " in html
+    assert '<a href="https://www.skywin.be">skywin.be</a>' in html  # a source of its French name
+    assert "<i>Source: the page " in html
     keyboard = keyboard_of(sent[-1])
     titles = [b["text"] for b in keyboard]
     assert "Website" in titles and any(t.startswith("Clusters of") for t in titles)

@@ -30,7 +30,7 @@ def test_describe_then_follow_ups(assistant, knowledge):
         ("what does mecatec do", "MecaTech is the Competitiveness Cluster in Mechanical Engineering"),
         ("tell me about green win", "GreenWin is the Competitiveness Cluster"),
         ("what is the ICT cluster", "Infopole Cluster TIC is the Business Cluster"),
-        ("What is Cluster Photonique?", "PHOTONICS"),
+        ("What is Cluster Photonique?", "Business Cluster of the photonics sector"),
     ],
 )
 def test_names_however_written(assistant, message, expected):
@@ -139,3 +139,18 @@ def test_sources_named_and_linked(assistant):
     assert "https://www.skywin.be (source: [skywin.be](https://www.skywin.be), as of November 2026)" in website
     founded = texts(assistant.say(user, "when was it founded?"))
     assert "(sources: Union wallonne des entreprises (UWE), " in founded and " and aca-secretariat.be, as of November 2026)" in founded
+
+
+def test_short_first_then_more(assistant, knowledge):
+    user = new_user()
+    val = texts(assistant.say(user, "What is Val+?"))
+    assert knowledge.cluster("val-plus").summary.en in val and "No source seen by us mentions a cluster under the name “Val+”" in val
+    more = texts(assistant.say(user, "more"))
+    assert knowledge.cluster("val-plus").description.en in more and "the information dates from that time" not in more
+    history = knowledge.topics["history"]
+    lead = texts(assistant.say(user, "what is the history of the cluster policy?"))
+    assert history.paragraphs[0].text.en in lead and history.paragraphs[2].text.en not in lead and "say “more”" in lead
+    rest = texts(assistant.say(user, "more please"))
+    assert history.paragraphs[2].text.en in rest and history.paragraphs[0].text.en not in rest
+    fee = texts(assistant.say(new_user(), "do members pay a fee?"))
+    assert "The amount of the fee is not known" in fee and "Yes, members pay" not in fee

@@ -18,7 +18,9 @@ def payload_of(replies, title):
 def test_cluster_questions_and_follow_ups(assistant, knowledge):
     user = new_user()
     answer = texts(assistant.say(user, "c'est quoi BioWin ?"))
-    assert knowledge.cluster("biowin").description.fr in answer and "vers 2010–2013" in answer
+    assert knowledge.cluster("biowin").summary.fr in answer and "les informations datent de cette période" in answer
+    more = texts(assistant.say(user, "la suite"))  # the page's paragraph, the page note now a marker
+    assert knowledge.cluster("biowin").description.fr in more and "_(la page, vers 2010–2013)_" in more
     themes = texts(assistant.say(user, "quels sont ses thèmes ?"))
     assert all(t.fr in themes for t in knowledge.cluster("biowin").strategy.items)
     assert "Le site web de BioWin : https://www.biowin.org" in texts(assistant.say(user, "et son site web ?"))
@@ -109,12 +111,12 @@ def test_language_switches_mid_conversation(assistant, knowledge):
     assert "Skywin is the Aerospace Competitiveness Cluster" in texts(assistant.say(user, "What is Skywin?"))
     assert "Skywin est le pôle" in texts(assistant.say(user, "et en français, c'est quoi Skywin ?"))
     # Too short to tell: the conversation keeps French.
-    assert knowledge.cluster("biowin").description.fr in texts(assistant.say(user, "BioWin"))
+    assert knowledge.cluster("biowin").summary.fr in texts(assistant.say(user, "BioWin"))
     assert "OK, I'll answer in English." in texts(assistant.say(user, "in English please"))
     # The request sticks: a French question is now answered in English.
     assert "MecaTech is the Competitiveness Cluster" in texts(assistant.say(user, "c'est quoi MecaTech ?"))
     assert "D'accord, je vous réponds en français." in texts(assistant.say(user, "en français svp"))
-    assert knowledge.cluster("twist").description.fr in texts(assistant.say(user, "what about TWIST?"))
+    assert knowledge.cluster("twist").summary.fr in texts(assistant.say(user, "what about TWIST?"))
 
 
 def test_page_language_is_the_default_for_short_messages(assistant):
@@ -134,3 +136,16 @@ def test_sources_named_and_linked_in_french(assistant):
     assert "https://www.skywin.be (source : [skywin.be](https://www.skywin.be), novembre 2026)" in website
     founded = texts(assistant.say(user, "il a été créé quand ?"))
     assert "(sources : Union wallonne des entreprises (UWE), " in founded and " et aca-secretariat.be, novembre 2026)" in founded
+
+
+def test_short_first_then_more_in_french(assistant, knowledge):
+    user = new_user()
+    history = knowledge.topics["history"]
+    lead = texts(assistant.say(user, "quelle est l'histoire de la politique des clusters ?"))
+    assert history.paragraphs[0].text.fr in lead and history.paragraphs[2].text.fr not in lead and "dites « plus »" in lead
+    rest = texts(assistant.say(user, "plus"))
+    assert history.paragraphs[2].text.fr in rest and history.paragraphs[0].text.fr not in rest
+    fee = texts(assistant.say(new_user(), "faut-il payer une cotisation pour être membre ?"))
+    assert "Le montant de la cotisation n'est pas connu" in fee and "Oui, les membres" not in fee
+    eco = texts(assistant.say(new_user(), "c'est quoi Eco-building ?"))
+    assert "En français : Cluster Éco-construction (sources : lesoir.be et bep.be, novembre 2026)" in eco

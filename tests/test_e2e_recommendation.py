@@ -58,7 +58,7 @@ def test_skip_and_correction(assistant):
     assistant.say(user, "we develop laser sources and optical sensors")
     assert "What are you looking for" in texts(assistant.say(user, "skip"))
     correction = texts(assistant.say(user, "actually we are a research centre"))
-    assert correction.startswith("Noted: Research centre or university lab.")
+    assert correction.startswith("Noted: research centre or university lab.")
     assert "What kind of organisation" not in correction and "What are you looking for" in correction
     answer = texts(assistant.say(user, "not sure"))
     assert "1. **Cluster Photonique**" in answer
