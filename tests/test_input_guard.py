@@ -88,7 +88,8 @@ def test_sender_ids(value, expected):
 def test_the_payloads_accepted_are_those_of_the_bots_buttons():
     assert {intent: set(entities) for intent, entities in CONTRACT.intents.items()} == {
         "ask_cluster_info": {"cluster"}, "ask_cluster_strategy": {"cluster"}, "ask_cluster_members": {"cluster"},
-        "ask_cluster_website": {"cluster"}, "ask_join": {"cluster"}, "list_clusters": {"sector"},
+        "ask_cluster_website": {"cluster"}, "ask_join": {"cluster"}, "ask_more": {"cluster", "topic"},
+        "list_clusters": {"sector"},
         "inform_organisation_type": {"organisation_type"}, "inform_goal": {"goal"}, "skip_question": set(),
         "list_sectors": set(), "ask_policy_difference": set(), "ask_policy_history": set(),
         "ask_policy_clustering": set(), "greet": set(), "affirm": set(), "deny": set(),  # "Delete this conversation?"
@@ -165,7 +166,7 @@ def test_other_payloads_are_read_as_text(typed, becomes):
 def test_no_payload_sets_the_slots_no_button_sets():
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
     settable = {entity for entities in CONTRACT.intents.values() for entity in entities}
-    assert settable == {"cluster", "sector", "organisation_type", "goal"}
+    assert settable == {"cluster", "sector", "topic", "organisation_type", "goal"}
     for slot in ("language", "sticky_language", "activity", "requested_slot", "shown_clusters", "quick_recommendation"):
         assert slot in domain["slots"] or slot == "requested_slot"
         for intent in CONTRACT.intents:
