@@ -4,7 +4,7 @@ base, and hands the result to render.py."""
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render, state
@@ -514,20 +514,6 @@ class ActionAnswerMore(Action):
             return state.focused(cluster_id, tracker)
         send(dispatcher, render.Reply(render.say("nothing_more", language)), language)
         return []
-
-
-class ActionSessionStart(Action):
-    """A new conversation session (domain.yml session_config): the slots carried over, as Rasa's
-    own session start does (rasa.core.actions.action.ActionSessionStart), but the page note is to
-    be said in full again."""
-
-    def name(self) -> Text:
-        return "action_session_start"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        carried = [SlotSet(name, value) for name, value in tracker.current_slot_values().items()
-                   if value is not None and name != state.PAGE_NOTE]
-        return [SessionStarted(), *carried, ActionExecuted("action_listen")]
 
 
 class ActionCoreFallback(Action):

@@ -20,6 +20,7 @@ from rasa_sdk.events import EventType, SlotSet
 from actions import render
 from actions.common import language_of, latest_entities
 from actions.knowledge import STORE
+from actions.session import PAGE_NOTE
 from kb.understand import Reading
 
 SHOWN = "shown_clusters"
@@ -27,7 +28,6 @@ FOCUS = "cluster"
 ASKED = "asked_attributes"
 TOPIC = "topic"
 MORE = "more"
-PAGE_NOTE = "page_note_said"
 
 
 def shown_clusters(tracker: Tracker) -> List[str]:

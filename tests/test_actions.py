@@ -8,12 +8,12 @@ from actions.actions import (
     ActionAnswerCluster,
     ActionAnswerMore,
     ActionAnswerPolicy,
-    ActionSessionStart,
     ActionCompareClusters,
     ActionListClusters,
     ActionListSectors,
 )
 from actions.recommendation import SKIPPED, ValidateRecommendationForm
+from actions.session import ActionSessionStart
 from tests.actions_support import entities_from, payloads, run, slots_set, text_of, tracker_for
 from tests.servers import FIRST_ANSWER_WORDS, answer_words, first_answers
 

@@ -81,8 +81,9 @@ def test_action_server_killed_then_back(servers):
     try:
         replies, elapsed = timed(servers.say, french, "et ses membres ?")
         assert texts(replies) == UNAVAILABLE_FR + " Réessayez dans un instant." and elapsed < 3
-        both = texts(servers.say(newcomer, "what is BioWin?"))  # no language known yet: both
-        assert UNAVAILABLE_EN in both and UNAVAILABLE_FR in both
+        # A newcomer's language is told by the Rasa server itself (runtime/in_process_actions.py).
+        first = texts(servers.say(newcomer, "what is BioWin?"))
+        assert first.startswith(UNAVAILABLE_EN) and UNAVAILABLE_FR not in first
 
         async def over_socketio():
             async with SocketChat(servers.url) as chat:
@@ -114,7 +115,7 @@ def test_action_server_frozen_then_resumed(servers):
                 return answer, time.monotonic() - start
 
         answer, elapsed = asyncio.run(over_socketio())
-        assert UNAVAILABLE_EN in answer and UNAVAILABLE_FR in answer and elapsed < 5 + 3
+        assert answer.startswith(UNAVAILABLE_EN) and UNAVAILABLE_FR not in answer and elapsed < 5 + 3
     finally:
         servers.signal_actions(signal.SIGCONT)
     assert "Le site web de BioWin : https://www.biowin.org" in texts(servers.say(french, "et son site web ?"))

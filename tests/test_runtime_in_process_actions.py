@@ -1,11 +1,13 @@
-"""runtime/in_process_actions.py: the `language` slot's custom mapping runs in the Rasa server and
-sets the slots exactly as Rasa's own path, the call to the real action server, sets them."""
+"""runtime/in_process_actions.py: the `language` slot's custom mapping and the session start run in
+the Rasa server and set exactly what Rasa's own path, the call to the real action server, sets."""
 
 import asyncio
 import uuid
 
 import pytest
 from rasa.core.actions.action import ActionExtractSlots, RemoteAction
+from rasa.shared.core.events import SessionStarted, SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from runtime import in_process_actions
 # The agent loaded in this process as `rasa run` loads it, with the real action server.
@@ -76,7 +78,30 @@ def test_other_custom_actions_still_go_to_the_action_server(actions, loop, tmp_p
     assert "action_list_sectors" not in in_process_actions.IN_PROCESS
 
 
-def test_install_replaces_rasas_method(monkeypatch):
+def test_the_session_start_sets_what_the_action_server_sets(actions, loop, tmp_path, work):  # noqa: F811
+    agent = load(loop, endpoints(tmp_path / "e.yml", actions, sqlite_store(BOUNDED, tmp_path / "c.db")))
+    tracker = DialogueStateTracker.from_events("session", [SlotSet("cluster", "skywin"), SlotSet("language", "fr"),
+                                                           SlotSet("page_note_said", True)], agent.domain.slots)
+    remote = RemoteAction("action_session_start", agent.action_endpoint)
+    in_process = in_process_actions.action_for_name_or_text("action_session_start", agent.domain, agent.action_endpoint)
+    assert isinstance(in_process, in_process_actions.InProcessAction)
+    by_rasa = loop.run_until_complete(remote.run(None, agent.nlg, tracker, agent.domain))
+    here = loop.run_until_complete(in_process.run(None, agent.nlg, tracker, agent.domain))
+    assert work["calls"] == 1  # the remote one only
+    assert [(type(e), e.as_dict().get("name"), e.as_dict().get("value")) for e in here] == \
+        [(type(e), e.as_dict().get("name"), e.as_dict().get("value")) for e in by_rasa]
+    assert isinstance(here[0], SessionStarted) and SlotSet("cluster", "skywin") in here
+    assert not any(isinstance(e, SlotSet) and e.key == "page_note_said" for e in here)
+    # any other action is Rasa's
+    assert in_process_actions.action_for_name_or_text("action_list_sectors", agent.domain, agent.action_endpoint).name() \
+        == "action_list_sectors"
+
+
+def test_install_replaces_rasas_methods(monkeypatch):
+    import rasa.core.actions.action as rasa_action
+
     monkeypatch.setattr(ActionExtractSlots, "_run_custom_action", in_process_actions.RASA_RUN_CUSTOM_ACTION)
+    monkeypatch.setattr(rasa_action, "action_for_name_or_text", in_process_actions.RASA_ACTION_FOR_NAME_OR_TEXT)
     in_process_actions.install()
     assert ActionExtractSlots._run_custom_action is in_process_actions.run_custom_action
+    assert rasa_action.action_for_name_or_text is in_process_actions.action_for_name_or_text
