@@ -1,7 +1,6 @@
 """runtime/in_process_actions.py: the `language` slot's custom mapping and the session start run in
 the Rasa server and set exactly what Rasa's own path, the call to the real action server, sets."""
 
-import asyncio
 import uuid
 
 import pytest
@@ -11,7 +10,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from runtime import in_process_actions
 # The agent loaded in this process as `rasa run` loads it, with the real action server.
-from tests.test_cost_per_message import actions, endpoints, load, sqlite_store  # noqa: F401
+from tests.test_cost_per_message import actions, endpoints, load, loop, sqlite_store  # noqa: F401
 
 BOUNDED = "stores.bounded_tracker_store.BoundedSQLTrackerStore"
 # Each way the language is chosen: detected, too short to tell, asked for, the page's metadata.
@@ -32,13 +31,6 @@ def converse(loop, agent, work):
         seen.append(([r.get("text") for r in replies or []], tracker.get_slot("language"),
                      tracker.get_slot("sticky_language"), work["calls"] - before))
     return seen
-
-
-@pytest.fixture
-def loop():
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
 
 
 @pytest.fixture
