@@ -31,7 +31,9 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import (
+    ENTITIES, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -72,6 +74,9 @@ POLICY_INTENTS = {"ask_join", "ask_eligibility", "ask_submit_project"}
 LANGUAGE_SWITCHES = {"switch_language", "other_language"}
 # Below this confidence the classifier's intent is a guess that the words may overrule.
 CONFIDENT = 0.6
+# Intents that start the same dialogue (data/rules/recommend.yml): the classifier hesitating
+# between them is no doubt about what the message asks.
+SAME_DIALOGUE = ({"describe_activity", "recommend_cluster"},)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
@@ -129,16 +134,19 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
         entities = message.get(ENTITIES) or []
         names_a_cluster = any(e.get("entity") == "cluster" for e in entities)
         intent = message.get(INTENT) or {}
+        classified = intent.get(INTENT_NAME_KEY)
         name, confidence = intent.get(INTENT_NAME_KEY), intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0
+        if name == NLU_FALLBACK:
+            name, confidence = _same_dialogue(message) or (name, confidence)
         unsure = name in UNSURE or confidence < CONFIDENT
         asks_a_fact = bool(set(reading.attributes) - {"overview"} or reading.unknown_facts)
-        routed = None
+        routed = name if name != classified else None
         if reading.out_of_scope and not names_a_cluster:
             routed = OUT_OF_SCOPE
         elif name in LANGUAGE_SWITCHES and "french_name" in reading.attributes:  # "what is it called in French?"
             routed = ASK_CLUSTER_INFO
         elif name in FORM_ANSWERS:
-            return
+            pass
         elif (name or "").startswith("ask_cluster_") and confidence < CONFIDENT and not names_a_cluster \
                 and not (set(reading.attributes) - {"overview"} or reading.unknown_facts or reading.references):
             routed = NLU_FALLBACK  # "what's the weather?" asks nothing of the cluster in focus
@@ -150,7 +158,7 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
                 and set(reading.unknown_facts) - {"fee"}:
             routed = ASK_CLUSTER_INFO
         elif name in KEEP:
-            return
+            pass
         elif set(reading.references) & FOLLOW_UP_CUES and not names_a_cluster:
             routed = ASK_LIST_ITEM
         elif unsure and (set(reading.references) & WEAK_CUES or _entity(entities, "position")) and not names_a_cluster:
@@ -163,9 +171,23 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
             routed = ASK_CLUSTER_INFO
         elif name in NOTHING_BETTER and (_entity(entities, "cluster_type") or _entity(entities, "sector")):
             routed = LIST_CLUSTERS  # "the business clusters (not the poles)?"
-        if routed and routed != name:
-            message.set(CLASSIFIED_INTENT, name, add_to_output=True)
+        if routed and routed != classified:
+            message.set(CLASSIFIED_INTENT, classified, add_to_output=True)
             route(message, routed)
+
+
+def _same_dialogue(message: Message) -> Optional[tuple]:
+    """(intent, confidence) when the fallback only says that the classifier hesitated between two
+    intents of one dialogue that together it is confident of ("we crush rubble into recycled
+    aggregate, what cluster should we join?": describing an activity, or asking for a cluster)."""
+    ranked = [i for i in message.get(INTENT_RANKING_KEY) or [] if i.get(INTENT_NAME_KEY) != NLU_FALLBACK]
+    if len(ranked) < 2:
+        return None
+    first, second = ranked[0], ranked[1]
+    together = (first.get(PREDICTED_CONFIDENCE_KEY) or 0.0) + (second.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+    if together >= CONFIDENT and any({first[INTENT_NAME_KEY], second[INTENT_NAME_KEY]} <= group for group in SAME_DIALOGUE):
+        return first[INTENT_NAME_KEY], together
+    return None
 
 
 def _entity(entities: List[Dict[str, Any]], name: str) -> bool:

@@ -7,6 +7,8 @@ from rasa.core.agent import Agent
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 
+from components.understanding import UnderstandingExtractor
+from kb.understand import load_understanding
 from tests.servers import ensure_model
 
 
@@ -77,3 +79,23 @@ def test_the_training_cache_sees_a_changed_vocabulary(monkeypatch, tmp_path):
     text = (tmp_path / "vocabulary.yml").read_text(encoding="utf-8").replace("en: [in general,", "en: [all in all, in general,")
     (tmp_path / "vocabulary.yml").write_text(text, encoding="utf-8")
     assert understanding.UnderstandingExtractor.fingerprint_addon({}) != before
+
+
+def _fallback(ranking):
+    text = "we sort the rubble we collect"
+    message = Message(data={"text": text})
+    message.set("intent", {"name": "nlu_fallback", "confidence": 0.3})
+    message.set("intent_ranking", [{"name": "nlu_fallback", "confidence": 0.3}]
+                + [{"name": n, "confidence": c} for n, c in ranking])
+    UnderstandingExtractor._decide(message, load_understanding().read(text))
+    return message.get("intent")["name"]
+
+
+def test_hesitating_between_two_intents_of_one_dialogue_is_no_fallback():
+    assert _fallback([("describe_activity", 0.51), ("recommend_cluster", 0.41)]) == "describe_activity"
+    assert _fallback([("recommend_cluster", 0.45), ("describe_activity", 0.44)]) == "recommend_cluster"
+
+
+def test_hesitating_between_two_dialogues_or_being_unsure_stays_a_fallback():
+    assert _fallback([("describe_activity", 0.45), ("ask_join", 0.44)]) == "nlu_fallback"
+    assert _fallback([("describe_activity", 0.25), ("recommend_cluster", 0.2)]) == "nlu_fallback"

@@ -282,12 +282,16 @@ class ClusterRanker:
             reason = Reason("keyword", "keywords", item, terms(keys), said)
             found.append((strength(keys, phrase_weight(len(keys))), len(found), reason))
             covered.update(keys)
-        # Page items (strategy, members, scope); the description for what they leave out.
+        # Page items (strategy, members, scope); the description for what they leave out. An item
+        # that only repeats words an earlier item matched tells nothing new ("waste" in each kind of
+        # waste), and would crowd the keywords out of the reasons the evidence rests on.
+        on_page: Set[str] = set()
         for item in entry.items:
             keys = item.keys & matched
             if item.field == "description":
                 keys -= covered
-            if keys:
+            if keys and not keys <= on_page:
+                on_page.update(keys)
                 weight = DESCRIPTION_WEIGHT if item.field == "description" else ITEM_WEIGHT
                 reason = Reason("page", item.field, item.text, terms(keys), user_phrases(activity, terms(keys)),
                                 self._passage(item.text, keys, item.field == "members"))
