@@ -10,12 +10,16 @@ tokens, so that "L’Aéronautique", "l aeronautique" and "aeronautique" compare
 - Tokens: runs of letters and digits, '+' kept ("Val+"), everything else a separator
   ("_" included); lower case (casefold) without accents.
 - Plurals: `fold` ("clusters" -> "cluster", "réseaux" -> "reseau").
+- Stop words: spaCy's lists (`stop_words`), lower case without accents.
 """
 
+import functools
+import importlib.util
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import List, Tuple
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, List, Tuple
 
 # Keyboards and phones type these for an apostrophe; all are read as "'".
 _APOSTROPHES = "'’‘`´ʼ"
@@ -103,3 +107,14 @@ def fold(word: str) -> str:
     if len(word) > 3 and word[-1] in "sx" and not word.endswith("ss"):
         return word[:-1]
     return word
+
+
+@functools.lru_cache(maxsize=None)
+def stop_words(language: str) -> FrozenSet[str]:
+    """spaCy's stop words for `language` ("en", "fr"), lower case without accents, read from its
+    source file: importing spaCy would import TensorFlow (through thinc)."""
+    spec = importlib.util.find_spec("spacy")  # locates the package; does not import it
+    path = Path(spec.origin).parent / "lang" / language / "stop_words.py"
+    namespace: Dict[str, Any] = {}
+    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)  # defines STOP_WORDS only
+    return frozenset(lower_without_accents(w) for w in namespace["STOP_WORDS"])

@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 
 from kb.loader import DEFAULT_KNOWLEDGE_DIR, KnowledgeError
 from kb.model import Cluster, KnowledgeBase
-from kb.text import fold, normalize
+from kb.text import fold, normalize, stop_words
 
 VOCABULARY_FILE = "vocabulary.yml"
 SECTIONS = ("attributes", "unknown_facts", "references", "orders", "other_senses", "topics")
@@ -291,7 +291,11 @@ class Understanding:
         def words_of(paragraph: Any) -> set:
             return {fold(w) for language in ("en", "fr") for w in normalize(paragraph.text.get(language)).split()}
 
-        asked = {fold(w) for w in normalize(text).split() if len(w) >= 3 or any(c.isdigit() for c in w)}
+        # a stop word singles out nothing: a paragraph holding "there" or "selon" is no answer to
+        # "is there a decree?" or "quelles missions selon le décret ?"
+        stops = stop_words("en") | stop_words("fr")
+        asked = {fold(w) for w in normalize(text).split()
+                 if (len(w) >= 3 or any(c.isdigit() for c in w)) and w not in stops}
         asked -= self._question_words - (self._attribute_words if attribute_words_count else set())
         corpus_words = [words_of(p) for p in corpus]
         rare = {w for w in asked if 0 < sum(w in c for c in corpus_words) <= RARE_IN_PARAGRAPHS} if by_rare_words else set()

@@ -187,3 +187,24 @@ def test_the_others_are_all_but_the_one_in_focus(understanding, knowledge):
                               {"sector": None, "cluster_type": "competitiveness"})
     assert targets.clusters == ("biowin", "tweed") and targets.how == "group"
     assert premise_corrections("are the other two poles?", [], ["competitiveness"], [], knowledge) == []
+
+
+@pytest.mark.parametrize("text, topic, paragraph", [
+    ("what are a cluster's missions under the decree?", "cluster_types_difference", "four missions"),
+    ("un cluster a quelles missions selon le décret ?", "cluster_types_difference", "four missions"),
+])
+def test_a_rare_word_of_the_question_singles_out_its_paragraph(understanding, knowledge, text, topic, paragraph):
+    corpus = [p for t in knowledge.topics.values() for p in t.paragraphs]
+    paragraphs = knowledge.topics[topic].paragraphs
+    found = understanding.relevant_paragraphs(paragraphs, text, corpus, attribute_words_count=True)
+    assert found and all(paragraph in paragraphs[i].text.en for i in found)
+
+
+@pytest.mark.parametrize("text", [
+    "what's the legal basis for walloon business clusters, is there a decree?",
+    "is there a reform of the clusters coming? heard something in the news",
+])
+def test_the_words_around_an_attribute_single_out_no_paragraph(understanding, knowledge, text):
+    corpus = [p for t in knowledge.topics.values() for p in t.paragraphs]
+    assert not any(understanding.relevant_paragraphs(t.paragraphs, text, corpus, attribute_words_count=True)
+                   for t in knowledge.topics.values())

@@ -9,14 +9,12 @@ then cut by a light suffix stripper of its language (`stem`), so that "recycling
 spaCy's stop words (en, fr) are flagged, except acronyms typed in capitals ("IT")."""
 
 import gzip
-import importlib.util
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from kb.text import compound_words, lower_without_accents, normalize, split_compound, strip_accents
+from kb.text import compound_words, normalize, split_compound, stop_words, strip_accents
 
 # "X for Y" / "X pour Y": Y is whom the activity serves, not the activity (until the clause ends).
 MARKET_MARKERS = {"for", "pour"}
@@ -67,15 +65,6 @@ def _lemma_lookup_table(language: str) -> Dict[str, str]:
         return json.load(data)
 
 
-def _spacy_stop_words(language: str) -> Set[str]:
-    """spaCy's stop words for `language`, read from its source file without importing spaCy."""
-    spec = importlib.util.find_spec("spacy")  # locates the package; does not import it
-    path = Path(spec.origin).parent / "lang" / language / "stop_words.py"
-    namespace: Dict[str, Any] = {}
-    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)  # defines STOP_WORDS only
-    return set(namespace["STOP_WORDS"])
-
-
 class Analyzer:
     """Words -> terms: lemma (spaCy lookup tables), accents, suffixes; stop words."""
 
@@ -84,9 +73,7 @@ class Analyzer:
         # lookup lemmatizer loads from spacy-lookups-data, and its stop-word lists. Importing
         # spaCy itself would import TensorFlow (through thinc) and add seconds to every start.
         self._tables = {language: _lemma_lookup_table(language) for language in ("en", "fr")}
-        self.stop_words: Dict[str, Set[str]] = {
-            language: {lower_without_accents(w) for w in _spacy_stop_words(language)} for language in ("en", "fr")
-        }
+        self.stop_words: Dict[str, Set[str]] = {language: stop_words(language) for language in ("en", "fr")}
         # The tables' keys are inflected forms; their values, the lemmas, are words too.
         self._lemmas = {
             language: {
