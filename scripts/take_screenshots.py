@@ -16,6 +16,7 @@ from tests.servers import ROOT, Servers, ensure_model, environment, free_port, w
 from tests.test_web_page import CHROMIUM, send, wait_until_quiet
 
 OUT = ROOT / "docs" / "screenshots"
+LOCALES = {"en": "en-GB", "fr": "fr-BE"}
 # (language, a request that describes an activity, its next step)
 CONVERSATIONS = [
     ("en", "We make laser systems for industrial cutting, which cluster should we join?", "How do we become a member?"),
@@ -42,10 +43,10 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
                                                  args=["--headless", "--no-sandbox", "--disable-gpu"])
             for language, request, next_step in CONVERSATIONS:
-                context = browser.new_context(viewport={"width": 1000, "height": 1300}, locale="en-GB")
+                # a browser in that language, as a user who opens the page: greeted in it
+                context = browser.new_context(viewport={"width": 1000, "height": 1300}, locale=LOCALES[language])
                 page = context.new_page()
                 page.goto(web_url)
-                page.locator(f"button[data-language='{language}']").click()
                 wait_until_quiet(page)
                 send(page, request)
                 page.screenshot(path=str(OUT / f"recommendation-{language}.png"))

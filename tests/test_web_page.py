@@ -449,6 +449,19 @@ def test_french_switch_sends_language_fr(page, watch):
     assert page.locator("html").get_attribute("lang") == "en"
 
 
+def test_a_french_speaking_browser_is_greeted_in_french(browser, site, watch):
+    context = browser.new_context(locale="fr-BE")
+    french = context.new_page()
+    watch.attach(french)
+    try:
+        french.goto(site.web_url)
+        assert french.locator("html").get_attribute("lang") == "fr"
+        expect(french.locator(BOT).first).to_contain_text("Bonjour", timeout=REPLY_TIMEOUT)
+        wait_until_quiet(french)
+    finally:
+        context.close()
+
+
 def test_forget_me_clears_the_browser_and_starts_a_new_session(page, site):
     """After a yes to "Delete this conversation?", the browser keeps nothing of it: the widget's
     transcript and session id (localStorage) and sessionStorage are cleared, and a new session starts."""
