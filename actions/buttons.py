@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, Optional, Tuple
 
-import yaml
+from kb.loader import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_FILE = Path(__file__).with_name("buttons.yml")
@@ -97,8 +97,8 @@ class ButtonContract:
 
 def load(contract: Optional[Dict[str, Any]] = None, domain: Optional[Dict[str, Any]] = None) -> ButtonContract:
     """The contract of buttons.yml (or of `contract`), with the closed values of `domain`'s slots."""
-    contract = contract if contract is not None else yaml.safe_load(CONTRACT_FILE.read_text(encoding="utf-8"))
-    domain = domain if domain is not None else yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))
+    contract = contract if contract is not None else load_yaml(CONTRACT_FILE.read_text(encoding="utf-8"))
+    domain = domain if domain is not None else load_yaml(DOMAIN.read_text(encoding="utf-8"))
     intents = {intent: frozenset(entities or ()) for intent, entities in (contract.get("buttons") or {}).items()}
     intents.setdefault(contract["opening"], frozenset())
     return ButtonContract(intents, categorical_values(domain), payload(contract["opening"]),

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-import yaml
 
 from actions.buttons import CONTRACT
+from kb.loader import load_yaml
 from kb.model import Cluster, Fact, ItemList, KnowledgeBase, Source, Topic
 from kb.recommend.ranking import TOLD_REASONS
 
-_MESSAGES: Dict[str, Dict[str, Any]] = yaml.safe_load(
+_MESSAGES: Dict[str, Dict[str, Any]] = load_yaml(
     (Path(__file__).with_name("messages.yml")).read_text(encoding="utf-8")
 )
 

@@ -149,10 +149,20 @@ class _Reader:
         )
 
 
+# libyaml's parser where PyYAML was built with it: ten times faster, the same data (it reads
+# knowledge/, the messages and the domain at every start of both servers).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: Any) -> Any:
+    """`yaml.safe_load`, with libyaml when available."""
+    return yaml.load(text, Loader=_SAFE_LOADER)
+
+
 def _read_yaml(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return load_yaml(handle)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(file)"

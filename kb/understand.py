@@ -14,7 +14,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import yaml
 from rapidfuzz import fuzz, process
 
-from kb.loader import DEFAULT_KNOWLEDGE_DIR, KnowledgeError
+from kb.loader import DEFAULT_KNOWLEDGE_DIR, KnowledgeError, load_yaml
 from kb.model import Cluster, KnowledgeBase
 from kb.text import fold, normalize, stop_words
 
@@ -412,7 +412,7 @@ def read_vocabulary(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> Dict[str, Any]:
     and problem."""
     path = Path(directory) / VOCABULARY_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise KnowledgeError(path, "(file)", f"invalid YAML: {error}") from None
     if not isinstance(data, dict):

@@ -241,11 +241,12 @@ class KnowledgeIndex:
         that it gathers that kind: (strength, the stating text, its field, the words found)."""
         texts = [(t, "members") for t in (cluster.members.items if cluster.members else ())]
         texts.append((cluster.description, "description"))
+        normalized = [normalize(f"{t.en} {t.fr}") for t, _ in texts]
         found: Dict[str, Tuple[float, Text, str, str]] = {}
         for organisation, markers in ORGANISATION_MARKERS.items():
             for marker, strength in markers:
                 pattern = re.compile(rf"(?<!\w){re.escape(normalize(marker))}(?:s|es)?(?!\w)")
-                stated = next(((t, f) for t, f in texts if pattern.search(normalize(f"{t.en} {t.fr}"))), None)
+                stated = next((text for text, norm in zip(texts, normalized) if pattern.search(norm)), None)
                 if stated is not None and strength > found.get(organisation, (0.0,))[0]:
                     found[organisation] = (strength, stated[0], stated[1], marker)
         return found
