@@ -1,10 +1,13 @@
 """Loading and validating knowledge/: the real files load, and each kind of broken edit stops
 with a message naming the file, the entry and the problem."""
 
+from pathlib import Path
+
 import pytest
 import yaml
 
 from kb import KnowledgeError, load_knowledge
+from kb.loader import load_yaml
 
 
 def test_real_knowledge_loads(knowledge):
@@ -146,3 +149,12 @@ def test_kb_imports_nothing_from_rasa():
 
     code = "import sys, kb, kb.store, kb.names, kb.text; sys.exit(any(m.split('.')[0] in ('rasa', 'rasa_sdk') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_the_fast_yaml_reader_reads_what_pyyaml_reads():
+    root = Path(__file__).resolve().parent.parent
+    files = [*sorted((root / "knowledge").rglob("*.yml")), root / "domain.yml",
+             root / "actions" / "messages.yml", root / "actions" / "buttons.yml"]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert load_yaml(text) == yaml.safe_load(text), path
