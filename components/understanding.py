@@ -71,6 +71,7 @@ WEAK_CUES = {"all", "plural"}
 # How to join and the policy: a fact nobody has about a named cluster is no question about them
 # ("how many projects has Skywin had labelled?"), but a fee is.
 POLICY_INTENTS = {"ask_join", "ask_eligibility", "ask_submit_project"}
+JOINING_INTENTS = POLICY_INTENTS | {"ask_fee"}
 LANGUAGE_SWITCHES = {"switch_language", "other_language"}
 # Below this confidence the classifier's intent is a guess that the words may overrule.
 CONFIDENT = 0.6
@@ -139,7 +140,11 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
         if name == NLU_FALLBACK:
             name, confidence = _same_dialogue(message) or (name, confidence)
         unsure = name in UNSURE or confidence < CONFIDENT
-        asks_a_fact = bool(set(reading.attributes) - {"overview"} or reading.unknown_facts)
+        # "become a member", "the membership fee": the words of joining, not a question about the
+        # members or a fact nobody has
+        joining = name in JOINING_INTENTS
+        asks_a_fact = bool(set(reading.attributes) - {"overview"} - ({"members"} if joining else set())
+                           or set(reading.unknown_facts) - ({"fee"} if joining else set()))
         routed = name if name != classified else None
         if reading.out_of_scope and not names_a_cluster:
             routed = OUT_OF_SCOPE
@@ -165,7 +170,7 @@ class UnderstandingExtractor(GraphComponent, EntityExtractorMixin):
             routed = ASK_LIST_ITEM
         elif name in NOTHING_BETTER and reading.topics and not names_a_cluster and not _entity(entities, "sector"):
             routed = ASK_POLICY_TOPIC
-        elif unsure and names_a_cluster:
+        elif unsure and names_a_cluster and not (joining and not asks_a_fact):  # joining TWIST: answered for it
             routed = ASK_CLUSTER_INFO
         elif (name in NOTHING_BETTER or (confidence < CONFIDENT and not reading.topics)) and asks_a_fact:  # of the focus
             routed = ASK_CLUSTER_INFO

@@ -99,3 +99,15 @@ def test_hesitating_between_two_intents_of_one_dialogue_is_no_fallback():
 def test_hesitating_between_two_dialogues_or_being_unsure_stays_a_fallback():
     assert _fallback([("describe_activity", 0.45), ("ask_join", 0.44)]) == "nlu_fallback"
     assert _fallback([("describe_activity", 0.25), ("recommend_cluster", 0.2)]) == "nlu_fallback"
+
+
+@pytest.mark.parametrize("text, entities", [
+    ("membership process of TWIST", [{"entity": "cluster", "value": "twist", "start": 22, "end": 27}]),
+    ("who is eligible for membership and what does the membership fee cost", []),
+])
+def test_the_words_of_joining_keep_a_joining_question(text, entities):
+    message = Message(data={"text": text})
+    message.set("intent", {"name": "ask_join", "confidence": 0.45})
+    message.set("entities", entities)
+    UnderstandingExtractor._decide(message, load_understanding().read(text))
+    assert message.get("intent")["name"] == "ask_join"
