@@ -39,12 +39,14 @@ class Reply:
 
 
 def say(key: str, language: str, **values: Any) -> str:
-    """A sentence of messages.yml; a French one may also say "{of_name}" and "{to_name}" (and
-    "{of_label}") to elide and contract: "d'Infopole", "du Cluster Photonique", "au Cluster
-    Photonique", "pas d'axes"."""
+    """A sentence of messages.yml; a French one may also say "{of_name}", "{to_name}", "{the_name}"
+    and "{The_name}" (and "{of_label}") to elide, contract and take the article: "d'Infopole", "du
+    Cluster Photonique", "au Cluster Photonique", "le Cluster Photonique", "pas d'axes"."""
     if "name" in values:
         values.setdefault("of_name", of_name(values["name"], language))
         values.setdefault("to_name", to_name(values["name"], language))
+        values.setdefault("the_name", the_name(values["name"], language))
+        values.setdefault("The_name", the_name(values["name"], language, capital=True))
     if "label" in values:
         values.setdefault("of_label", of_name(values["label"], language))
     return _MESSAGES[key][language].format(**values)
@@ -538,6 +540,13 @@ def of_name(name: str, language: str) -> str:
     if name.casefold().startswith(_FRENCH_ARTICLE_NAMES):
         return f"du {name}"
     return f"d'{name}" if name[:1].casefold() in "aeiouyéèêàâîïôûh" else f"de {name}"
+
+
+def the_name(name: str, language: str, capital: bool = False) -> str:
+    """X in a French sentence: "Skywin", "le Cluster Photonique" ("Le ..." to begin one)."""
+    if language != "fr" or not name.casefold().startswith(_FRENCH_ARTICLE_NAMES):
+        return name
+    return f"{'Le' if capital else 'le'} {name}"
 
 
 def to_name(name: str, language: str) -> str:
