@@ -100,11 +100,20 @@ class Reading:
         return self.cluster_word
 
 
+def _phrase_words(phrase: str) -> Tuple[str, ...]:
+    """A vocabulary phrase as folded words, "*" kept as the word that stands for any one
+    ("what does * do"): normalising the whole phrase would drop it as punctuation."""
+    words: List[str] = []
+    for piece in phrase.split():
+        words += [ANY_WORD] if piece == ANY_WORD else [fold(w) for w in normalize(piece).split()]
+    return tuple(words)
+
+
 class _Phrases:
     """Phrases of one entry, matched on the folded words of a message."""
 
     def __init__(self, phrases: Iterable[str]) -> None:
-        self.phrases = [tuple(fold(w) if w != ANY_WORD else ANY_WORD for w in normalize(p).split()) for p in phrases]
+        self.phrases = [_phrase_words(p) for p in phrases]
         self.phrases = [p for p in self.phrases if p]
         # Indexed by first word: a message is read on every turn, against some thousand phrases.
         self._by_first: Dict[str, List[Tuple[str, ...]]] = {}

@@ -208,3 +208,9 @@ def test_the_words_around_an_attribute_single_out_no_paragraph(understanding, kn
     corpus = [p for t in knowledge.topics.values() for p in t.paragraphs]
     assert not any(understanding.relevant_paragraphs(t.paragraphs, text, corpus, attribute_words_count=True)
                    for t in knowledge.topics.values())
+
+
+def test_a_star_in_a_phrase_stands_for_any_one_word(understanding):
+    assert understanding.form_answer("goal", "pas trop sûr") == "unsure"
+    assert understanding.form_answer("goal", "not really sure") == "unsure"
+    assert understanding.form_answer("goal", "not sure at all") == "unsure"
