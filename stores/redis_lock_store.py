@@ -38,11 +38,12 @@ is Rasa's (`TicketLock.dumps()`), under Rasa's key names. Also:
   (LOCK_THREADS), each bounded by `socket_timeout` (for the connection too); a call that timed
   out makes every call fail at once (LockError: the user is asked to retry) for RETRY_AFTER
   seconds, then one call tries Redis again (the others still fail at once) until one answers. A
-  ticket that could not be removed when its message was done is left to expire
-  (TICKET_LOCK_LIFETIME), with a warning.
+  ticket that could not be removed when its message was done is removed once Redis answers again
+  (else the conversation's next message would wait for it to expire: TICKET_LOCK_LIFETIME).
 """
 
 import asyncio
+import collections
 import json
 import logging
 import os
@@ -68,6 +69,7 @@ KEY_GRACE_SECONDS = 60
 DEFAULT_SOCKET_TIMEOUT = 2.0
 RETRY_AFTER = 3.0  # seconds a frozen Redis is not called before one call tries it again
 LOCK_THREADS = 16  # a frozen Redis holds one per call in flight (for socket_timeout at most)
+MAX_LEFT_TICKETS = 10_000  # tickets to remove once Redis answers again; older ones expire by themselves
 
 _UNCHANGED = object()
 
@@ -118,6 +120,7 @@ class AtomicRedisLockStore(RedisLockStore):
         self._frozen_since: Optional[float] = None
         self._retry_at = 0.0
         self._trying = False
+        self._left_tickets: "collections.deque[Tuple[Text, int]]" = collections.deque(maxlen=MAX_LEFT_TICKETS)
         if options:
             logger.warning(f"Lock store: ignoring unknown options {sorted(options)}.")
         self._where = f"Redis at {host}:{self.red.connection_pool.connection_kwargs.get('port')}" \
@@ -254,6 +257,13 @@ class AtomicRedisLockStore(RedisLockStore):
             logger.warning(f"Lock store: {self._where} answering again after "
                            f"{time.monotonic() - self._frozen_since:.0f} s.")
             self._frozen_since = None
+        while self._left_tickets:
+            conversation_id, ticket = self._left_tickets.popleft()
+            try:
+                await asyncio.get_running_loop().run_in_executor(self._pool, self.cleanup, conversation_id, ticket)
+            except Exception as error:  # Redis failed again: it expires by itself
+                logger.warning(f"Lock store: ticket {ticket} of a conversation still not removed ({describe(error)}).")
+                break
         return result
 
     # --- waiting -------------------------------------------------------------------------------
@@ -272,9 +282,9 @@ class AtomicRedisLockStore(RedisLockStore):
         finally:
             try:
                 await self._call(self.cleanup, conversation_id, ticket)
-            except LockError as error:  # the message was handled; its ticket expires by itself
-                logger.warning(f"Lock store: ticket {ticket} of a conversation not removed ({error}); it expires "
-                               f"after its lifetime.")
+            except LockError as error:  # the message was handled: its ticket is removed later
+                self._left_tickets.append((conversation_id, ticket))
+                logger.warning(f"Lock store: ticket {ticket} of a conversation not removed yet ({error}).")
 
     async def _acquire_lock(self, conversation_id: Text, ticket: int, wait_time_in_seconds: float) -> TicketLock:
         while True:
