@@ -18,10 +18,10 @@ timeout: a query just never returns, and the whole instance stalls, `GET /` incl
 call of the wrapped store runs in a thread of its own pool (STORE_THREADS, with an event loop per
 thread: Rasa's store methods are coroutines that never await anything but themselves), and the
 instance waits CALL_TIMEOUT seconds for it: then it is TrackerStoreDown, as above. After such a
-timeout the store is "frozen" for this instance: every call fails at once for RETRY_AFTER seconds,
-then one call tries it (the others still fail at once) until one answers. The thread stays
-blocked on the frozen connection until the database resumes; so that a save given up on is not
-committed then, it must commit within COMMIT_WITHIN seconds of its start
+timeout the store is "frozen" for this instance (`stores.probes.Frozen`): every call fails at once
+for RETRY_AFTER seconds, then one call tries it (the others still fail at once) until one
+answers. The thread stays blocked on the frozen connection until the database resumes; so that a
+save given up on is not committed then, it must commit within COMMIT_WITHIN seconds of its start
 (`stores.sql_tracker_store.commit_by`), and PostgreSQL ends a session idle in its transaction for
 longer than IDLE_IN_TRANSACTION_TIMEOUT: a COMMIT sent in time but unread when the wait ended
 is refused by the server on resume (COMMIT_WITHIN + IDLE_IN_TRANSACTION_TIMEOUT < CALL_TIMEOUT).
@@ -37,7 +37,7 @@ from typing import Any, Callable, Optional, Text
 from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from stores.probes import TrackerStoreDown
+from stores.probes import Frozen, TrackerStoreDown
 from stores.sql_tracker_store import IDLE_IN_TRANSACTION_TIMEOUT, CommitTooLate, commit_by
 
 logger = logging.getLogger(__name__)
@@ -66,49 +66,29 @@ def _run_in_thread(call: Callable[..., Any], argument: Any, started: float) -> A
         return loop.run_until_complete(call(argument))
 
 
-class _Frozen:
-    """Whether this instance treats the store as frozen, and when it may try it again."""
-
-    def __init__(self) -> None:
-        self.since: Optional[float] = None
-        self.retry_at = 0.0
-        self.trying = False
-
-
-def _frozen(store: FailSafeTrackerStore) -> _Frozen:
-    if not hasattr(store, "_frozen"):
-        store._frozen = _Frozen()
-    return store._frozen
-
-
 async def _bounded(store: FailSafeTrackerStore, method: str, argument: Any) -> Any:
     """`store._tracker_store.<method>(argument)`, off the event loop, at most CALL_TIMEOUT seconds."""
-    frozen = _frozen(store)
-    trying = frozen.since is not None
-    if trying and (frozen.trying or time.monotonic() < frozen.retry_at):
-        raise TrackerStoreDown(f"no answer from the tracker store for {time.monotonic() - frozen.since:.0f} s")
-    frozen.trying = trying
+    if not hasattr(store, "_frozen"):
+        store._frozen = Frozen("Tracker store", RETRY_AFTER)
+    refusal = store._frozen.refusal()
+    if refusal:
+        raise TrackerStoreDown(refusal)
     started = time.monotonic()
     call = getattr(store._tracker_store, method)
     try:
         result = await asyncio.wait_for(
             asyncio.get_running_loop().run_in_executor(_pool, _run_in_thread, call, argument, started), CALL_TIMEOUT)
     except asyncio.TimeoutError:
-        if frozen.since is None:
-            frozen.since = started
-            logger.warning("Tracker store: no answer within %g s; messages are refused (asked to retry) and the "
-                           "store is tried again every %g s.", CALL_TIMEOUT, RETRY_AFTER)
-        frozen.retry_at = time.monotonic() + RETRY_AFTER
+        store._frozen.ended(timed_out=True)
         raise TrackerStoreDown(f"no answer from the tracker store within {CALL_TIMEOUT:g} s") from None
     except CommitTooLate as error:  # a slow save, rolled back: the same as a timeout for its message
+        store._frozen.ended()
         logger.warning("Tracker store: a save was rolled back (%s).", error)
         raise TrackerStoreDown(f"the turn was not stored in time: {error}") from error
-    finally:
-        if trying:
-            frozen.trying = False
-    if frozen.since is not None:
-        logger.warning("Tracker store: answering again after %.0f s.", time.monotonic() - frozen.since)
-        frozen.since = None
+    except BaseException:  # a failure (the database down), or the message cancelled
+        store._frozen.ended()
+        raise
+    store._frozen.ended(answered=True)
     return result
 
 

@@ -58,7 +58,7 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from stores.probes import StoreUnavailable, describe
+from stores.probes import Frozen, StoreUnavailable, describe
 
 logger = logging.getLogger(__name__)
 
@@ -117,14 +117,12 @@ class AtomicRedisLockStore(RedisLockStore):
         self.red.connection_pool.connection_kwargs["socket_connect_timeout"] = \
             self.red.connection_pool.connection_kwargs["socket_timeout"]
         self._pool = ThreadPoolExecutor(LOCK_THREADS, thread_name_prefix="lock-store")
-        self._frozen_since: Optional[float] = None
-        self._retry_at = 0.0
-        self._trying = False
         self._left_tickets: "collections.deque[Tuple[Text, int]]" = collections.deque(maxlen=MAX_LEFT_TICKETS)
         if options:
             logger.warning(f"Lock store: ignoring unknown options {sorted(options)}.")
         self._where = f"Redis at {host}:{self.red.connection_pool.connection_kwargs.get('port')}" \
                       f" (db {self.red.connection_pool.connection_kwargs.get('db')})"
+        self._frozen = Frozen(f"Lock store: {self._where}", RETRY_AFTER)
         self._wait_for_redis(startup_wait)
 
     # --- start-up and health -----------------------------------------------------------------
@@ -234,29 +232,21 @@ class AtomicRedisLockStore(RedisLockStore):
     # --- off the event loop --------------------------------------------------------------------
     async def _call(self, method: Callable[..., Any], *args: Any) -> Any:
         """`method(*args)` in a thread of the store's pool; LockError if Redis fails or is frozen."""
-        trying = self._frozen_since is not None
-        if trying and (self._trying or time.monotonic() < self._retry_at):
-            raise LockError(f"Redis has not answered for {time.monotonic() - self._frozen_since:.0f} s.")
-        self._trying = trying
+        refusal = self._frozen.refusal()
+        if refusal:
+            raise LockError(refusal)
         try:
             result = await asyncio.get_running_loop().run_in_executor(self._pool, method, *args)
         except Exception as error:
-            if isinstance(error, redis.TimeoutError) or isinstance(error.__cause__, redis.TimeoutError):
-                if self._frozen_since is None:
-                    self._frozen_since = time.monotonic()
-                    logger.warning(f"Lock store: {self._where} did not answer within its socket timeout; messages "
-                                   f"are refused (asked to retry) and Redis is tried again every {RETRY_AFTER:g} s.")
-                self._retry_at = time.monotonic() + RETRY_AFTER
+            self._frozen.ended(timed_out=isinstance(error, redis.TimeoutError)
+                               or isinstance(error.__cause__, redis.TimeoutError))
             if isinstance(error, LockError):
                 raise
             raise LockError(f"Lock store: {describe(error)}") from error
-        finally:
-            if trying:
-                self._trying = False
-        if self._frozen_since is not None:
-            logger.warning(f"Lock store: {self._where} answering again after "
-                           f"{time.monotonic() - self._frozen_since:.0f} s.")
-            self._frozen_since = None
+        except BaseException:  # the message cancelled
+            self._frozen.ended()
+            raise
+        self._frozen.ended(answered=True)
         while self._left_tickets:
             conversation_id, ticket = self._left_tickets.popleft()
             try:

@@ -476,6 +476,6 @@ def test_a_frozen_redis_fails_the_lock_in_bounded_time_where_rasa_stalls_the_loo
     assert rasa_ticks == 0 and isinstance(rasa_result, LockError), rasa_result  # the loop stood still
     assert ticks > 0 and isinstance(result, LockError), result
     assert isinstance(again, LockError) and "has not answered" in str(again)
-    ours._retry_at = 0  # tried again, Redis answers
+    ours._frozen.retry_at = 0  # tried again, Redis answers
     assert ticks_during(lambda: take(ours))[1] == "served"
     assert ticks_during(lambda: take(ours))[1] == "served" and ours.get_lock(conversation) is None
