@@ -25,6 +25,9 @@ save given up on is not committed then, it must commit within COMMIT_WITHIN seco
 (`stores.sql_tracker_store.commit_by`), and PostgreSQL ends a session idle in its transaction for
 longer than IDLE_IN_TRANSACTION_TIMEOUT: a COMMIT sent in time but unread when the wait ended
 is refused by the server on resume (COMMIT_WITHIN + IDLE_IN_TRANSACTION_TIMEOUT < CALL_TIMEOUT).
+Conversely, a save that failed or timed out after its commit (the store's own query after it,
+the database stopped just then) stored its turn: it counts as saved, and the answer goes out (the
+user was told to retry a message the conversation held, seen once in a PostgreSQL restart).
 """
 
 import asyncio
@@ -38,7 +41,7 @@ from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from stores.probes import Frozen, TrackerStoreDown
-from stores.sql_tracker_store import IDLE_IN_TRANSACTION_TIMEOUT, CommitTooLate, commit_by
+from stores.sql_tracker_store import IDLE_IN_TRANSACTION_TIMEOUT, CommitTooLate, SaveWindow, commit_by
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +59,13 @@ _pool = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="tracker-store")
 _thread_loops = threading.local()
 
 
-def _run_in_thread(call: Callable[..., Any], argument: Any, started: float) -> Any:
+def _run_in_thread(call: Callable[..., Any], argument: Any, started: float, window: SaveWindow) -> Any:
     if time.monotonic() - started > CALL_TIMEOUT:  # waited in the pool's queue: given up already
         raise TrackerStoreDown("the call started after its caller gave up")
     loop = getattr(_thread_loops, "loop", None)
     if loop is None:
         loop = _thread_loops.loop = asyncio.new_event_loop()
-    with commit_by(started + COMMIT_WITHIN):
+    with commit_by(window):
         return loop.run_until_complete(call(argument))
 
 
@@ -74,18 +77,28 @@ async def _bounded(store: FailSafeTrackerStore, method: str, argument: Any) -> A
     if refusal:
         raise TrackerStoreDown(refusal)
     started = time.monotonic()
+    window = SaveWindow(started + COMMIT_WITHIN)
     call = getattr(store._tracker_store, method)
     try:
-        result = await asyncio.wait_for(
-            asyncio.get_running_loop().run_in_executor(_pool, _run_in_thread, call, argument, started), CALL_TIMEOUT)
+        result = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+            _pool, _run_in_thread, call, argument, started, window), CALL_TIMEOUT)
     except asyncio.TimeoutError:
         store._frozen.ended(timed_out=True)
+        if window.committed and method == "save":  # the turn is stored: only what follows it is late
+            logger.warning("Tracker store: a turn was stored, but the store did not return within %g s.", CALL_TIMEOUT)
+            return None
         raise TrackerStoreDown(f"no answer from the tracker store within {CALL_TIMEOUT:g} s") from None
     except CommitTooLate as error:  # a slow save, rolled back: the same as a timeout for its message
         store._frozen.ended()
         logger.warning("Tracker store: a save was rolled back (%s).", error)
         raise TrackerStoreDown(f"the turn was not stored in time: {error}") from error
-    except BaseException:  # a failure (the database down), or the message cancelled
+    except Exception as error:
+        store._frozen.ended()
+        if window.committed and method == "save":  # e.g. the database stopped right after the commit
+            logger.warning("Tracker store: a turn was stored, then the store failed (%s).", error)
+            return None
+        raise
+    except BaseException:  # the message cancelled
         store._frozen.ended()
         raise
     store._frozen.ended(answered=True)

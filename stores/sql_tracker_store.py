@@ -25,7 +25,8 @@ with only a log line per message. This subclass:
 - with SQLite, keeps its connections open and sets `secure_delete` and a write-ahead log on each
   (deleted conversations are overwritten; a save does not wait for the disk);
 - deletes a conversation when a turn ran "forget me" (`save`), instead of saving that turn;
-- refuses to commit after a deadline the caller set for its thread (`commit_by`), and, on
+- refuses to commit after a deadline the caller set for its thread (`commit_by`, which also
+  notes whether a commit was made), and, on
   PostgreSQL, has the server end a session that sits in a transaction for more than
   IDLE_IN_TRANSACTION_TIMEOUT seconds. Together they keep a save that its caller gave up on (a
   frozen database: runtime/store_outage.py) from being committed once the database resumes: a
@@ -39,6 +40,7 @@ import os
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Dict, Iterator, Optional, Text
 
 import sqlalchemy as sa
@@ -59,27 +61,42 @@ DEFAULT_CONNECT_TIMEOUT = 5
 # ends it; a save sends its statements back to back, so only a frozen server or client waits that long
 IDLE_IN_TRANSACTION_TIMEOUT = 1.0
 
-_thread_deadline = threading.local()
+_thread_window = threading.local()
 
 
 class CommitTooLate(sa.exc.SQLAlchemyError):
     """A save reached its commit after the deadline its caller set: rolled back."""
 
 
+@dataclass
+class SaveWindow:
+    """The deadline of a thread's commits, and whether one was committed (then the turn is
+    stored, whatever the save does or fails to do after it)."""
+
+    deadline: float  # time.monotonic()
+    committed: bool = False
+
+
 @contextmanager
-def commit_by(deadline: float) -> Iterator[None]:
-    """No commit from this thread after `deadline` (time.monotonic()) while inside."""
-    _thread_deadline.at = deadline
+def commit_by(window: SaveWindow) -> Iterator[SaveWindow]:
+    """No commit from this thread after `window.deadline` while inside; a commit is noted in it."""
+    _thread_window.current = window
     try:
-        yield
+        yield window
     finally:
-        _thread_deadline.at = None
+        _thread_window.current = None
+
+
+def _note_commit(session: Any) -> None:
+    window = getattr(_thread_window, "current", None)
+    if window is not None:
+        window.committed = True
 
 
 def _refuse_late_commit(connection: Any) -> None:
-    deadline = getattr(_thread_deadline, "at", None)
-    if deadline is not None and time.monotonic() > deadline:
-        raise CommitTooLate(f"the commit came {time.monotonic() - deadline:.1f} s after its deadline")
+    window = getattr(_thread_window, "current", None)
+    if window is not None and time.monotonic() > window.deadline:
+        raise CommitTooLate(f"the commit came {time.monotonic() - window.deadline:.1f} s after its deadline")
 
 
 def _seconds(value: Any, default: float) -> float:
@@ -165,6 +182,7 @@ class CheckedSQLTrackerStore(SQLTrackerStore):
             sa.event.listen(self.engine, "connect", _sqlite_settings)
         sa.event.listen(self.engine, "commit", _refuse_late_commit)  # called just before the DBAPI commit
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        sa.event.listen(self.sessionmaker, "after_commit", _note_commit)
         self._wait_for_table(wait)
         logger.info(f"Tracker store: {self.engine.url.get_backend_name()} database "
                     f"'{self.engine.url.database}' is up.")

@@ -284,3 +284,42 @@ def test_a_save_given_up_on_is_not_committed_when_the_database_resumes(monkeypat
         FailSafeTrackerStore.retrieve = store_outage.RASA_RETRIEVE
         FailSafeTrackerStore.save = store_outage.RASA_SAVE
         FailSafeTrackerStore.retrieve_full_tracker = store_outage.RASA_RETRIEVE_FULL
+
+
+def test_a_save_that_fails_after_its_commit_counts_as_saved(tmp_path):
+    """The database stopping between a save's commit and the store's next query (seen in a
+    PostgreSQL restart under load): the turn is stored, so the message is not refused."""
+    import asyncio
+    import sqlite3
+
+    from rasa.core.tracker_store import FailSafeTrackerStore
+    from rasa.shared.core.events import ActionExecuted
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from runtime import store_outage
+    from stores.sql_tracker_store import CheckedSQLTrackerStore
+
+    class FailingAfterCommit(CheckedSQLTrackerStore):
+        async def save(self, tracker):
+            await super().save(tracker)
+            raise ConnectionError("the database stopped")
+
+    database = tmp_path / "store.db"
+    store = FailingAfterCommit(dialect="sqlite", db=str(database))
+
+    def tracker(sender):
+        return DialogueStateTracker.from_events(sender, [ActionExecuted("action_listen")])
+
+    # Rasa's: the error is taken for a failed save, and the turn kept in memory besides
+    rasa_store = FailSafeTrackerStore(store, on_tracker_store_error=lambda error: None)
+    asyncio.run(store_outage.RASA_SAVE(rasa_store, tracker("rasa")))
+    assert rasa_store._fallback_tracker_store is not None
+    store_outage.install()
+    try:
+        asyncio.run(FailSafeTrackerStore(store).save(tracker("ours")))  # no TrackerStoreDown: stored
+    finally:
+        FailSafeTrackerStore.retrieve = store_outage.RASA_RETRIEVE
+        FailSafeTrackerStore.save = store_outage.RASA_SAVE
+        FailSafeTrackerStore.retrieve_full_tracker = store_outage.RASA_RETRIEVE_FULL
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM events WHERE sender_id = 'ours'").fetchone()[0] == 1
