@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Mapping, Optional, Text
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.lock_store import LockError
 
 from actions.buttons import CONTRACT
 from actions.render import say
@@ -340,21 +341,26 @@ class MessageGuard:
                       app: Any = None) -> None:
         counter = CountingOutputChannel(message.output_channel)
         message.output_channel = counter
-        busy = unstored = False
+        busy = unstored = explained = False  # explained: why there is no answer is logged already
         try:
             async with self.turns.turn(message.sender_id):
                 await on_new_message(message)
         except SenderBusy:
-            busy = True
+            busy = explained = True
             logger.warning("Conversation %s: more than %d messages waiting; one answered with 'please wait'.",
                            conversation_tag(message.sender_id), self.turns.max_pending)
         except asyncio.CancelledError:
             raise
+        except LockError as error:  # Redis down or frozen (stores/redis_lock_store.py): not handled
+            explained = True
+            logger.warning("Conversation %s: not handled, no lock (%s); the user is asked to retry.",
+                           conversation_tag(message.sender_id), error)
         except TrackerStoreDown as error:
-            unstored = True
+            unstored = explained = True
             logger.warning("Conversation %s: not handled, the tracker store is down (%s); the user is asked to retry.",
                            conversation_tag(message.sender_id), error)
         except Exception:
+            explained = True
             logger.exception("Conversation %s: the message could not be handled.", conversation_tag(message.sender_id))
         if unstored and counter.sent and isinstance(getattr(counter.inner, "messages", None), list):
             # Answered but not stored (the database went down during the turn): an answer not sent
@@ -364,7 +370,7 @@ class MessageGuard:
             counter.sent = 0
         if counter.sent and not unstored:
             return
-        if not busy:
+        if not explained:
             logger.warning("Conversation %s: no answer came out of Rasa (action server down or too slow?); "
                            "the user is told the service is temporarily unavailable.", conversation_tag(message.sender_id))
         language = await conversation_language(app, message.sender_id, message.metadata)

@@ -18,7 +18,10 @@ The buckets are kept in Redis when REDIS_HOST is set (the lock store's Redis, in
 `rate:<kind>:<hash>`), so that they hold across instances: one Lua script per check (atomic, on
 Redis's clock), each key expiring once its bucket is full again. Without Redis, or while Redis does
 not answer within 0.5 s, they are kept in this process: at most MAX_BUCKETS buckets, the least
-recently used dropped first. Either way the memory is bounded.
+recently used dropped first. Either way the memory is bounded. (Neither fail-open nor
+fail-closed: refusing every message while Redis is out would add an outage of the whole service
+to the lock store's, and admitting all would leave the flood unchecked; the buckets of each
+instance still hold a sender to the rate, times the number of instances.)
 
 A refused message is answered at once with a polite "slow down" (in the language the page gives
 in its metadata, else in English and French) and is not handed to Rasa: it costs no tracker read,

@@ -8,5 +8,6 @@ below applied first. Each one is measured in docs/benchmarks.md.
 - `in_process_actions`: the `language` slot's custom mapping runs in the Rasa server, not over
   HTTP to the action server on every message;
 - `store_outage`: a tracker store that fails refuses the message instead of forgetting the
-  conversation (Rasa's fail-safe store).
+  conversation (Rasa's fail-safe store), and one that is frozen does not freeze the instance (its
+  calls off the event loop, with a time limit).
 """

@@ -64,6 +64,19 @@ def postgres_bin_dir() -> Path:
                        "/usr/lib/postgresql/*/bin nor on PATH (Debian: apt-get install -y postgresql).")
 
 
+def children_of(pid: int) -> List[int]:
+    """The pids of the processes whose parent is `pid` (Linux's /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
 class PostgresServer:
     """A PostgreSQL cluster in a temporary directory, listening on 127.0.0.1:<port> only."""
 
@@ -149,6 +162,21 @@ class PostgresServer:
     def running(self) -> bool:
         return (self.data / "postmaster.pid").exists()
 
+    def processes(self) -> List[int]:
+        """The postmaster's pid and its children's (the backends, the background processes)."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        return [postmaster, *children_of(postmaster)]
+
+    def freeze(self) -> None:
+        """SIGSTOP of every process of the server, as in a network partition: connections are
+        neither refused nor answered (the kernel still acknowledges what is sent)."""
+        for pid in self.processes():  # the postmaster first: it forks no new backend after
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in reversed(self.processes()):
+            os.kill(pid, signal.SIGCONT)
+
     def destroy(self) -> None:
         try:
             self.stop()
@@ -227,6 +255,13 @@ class RedisServer:
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def freeze(self) -> None:
+        """SIGSTOP of the server (see PostgresServer.freeze)."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
 
     def destroy(self) -> None:
         try:

@@ -3,11 +3,13 @@
 `probe_tracker_store` / `probe_lock_store` return None when the store answers and raise otherwise;
 `store_status` runs both off the event loop, with a time limit, and says "up" or "down" for each.
 Rasa wraps tracker stores (FailSafeTrackerStore, AwaitableTrackerStore); the probes look through
-the wrappers at the real store.
+the wrappers at the real store. `Frozen` is how the stores' callers treat a store that stopped
+answering (runtime/store_outage.py, stores/redis_lock_store.py).
 """
 
 import asyncio
 import logging
+import time
 from typing import Any, Callable, Dict, Optional
 
 from rasa.shared.exceptions import ConnectionException
@@ -21,6 +23,39 @@ DEFAULT_PROBE_TIMEOUT = 5.0
 class TrackerStoreDown(Exception):
     """The tracker store failed while a message was handled (runtime/store_outage.py): the
     conversation could not be read, or the turn could not be stored."""
+
+
+class Frozen:
+    """A store whose call timed out (frozen, or cut off by a network partition): every call fails
+    at once for `retry_after` seconds, then one call tries it (the others still fail at once),
+    until one answers. Used from one event loop."""
+
+    def __init__(self, what: str, retry_after: float) -> None:
+        self.what, self.retry_after = what, retry_after
+        self.since: Optional[float] = None
+        self.retry_at = 0.0
+        self.trying = False
+
+    def refusal(self) -> Optional[str]:
+        """Why the next call must fail at once; None: it may go (and `ended` must follow)."""
+        if self.since is not None:
+            if self.trying or time.monotonic() < self.retry_at:
+                return f"{self.what} has not answered for {time.monotonic() - self.since:.0f} s"
+            self.trying = True
+        return None
+
+    def ended(self, timed_out: bool = False, answered: bool = False) -> None:
+        """After a call `refusal` let go: it timed out, it answered, or it failed otherwise."""
+        self.trying = False
+        if timed_out:
+            if self.since is None:
+                self.since = time.monotonic()
+                logger.warning(f"{self.what}: no answer within its time limit; messages are refused (asked to "
+                               f"retry) and it is tried again every {self.retry_after:g} s.")
+            self.retry_at = time.monotonic() + self.retry_after
+        elif answered and self.since is not None:
+            logger.warning(f"{self.what}: answering again after {time.monotonic() - self.since:.0f} s.")
+            self.since = None
 
 
 class StoreUnavailable(ConnectionException):

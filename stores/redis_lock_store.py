@@ -9,6 +9,7 @@
       # key_prefix: clusters    alphanumeric; keys are "<prefix>:lock:<conversation id>"
       # poll_interval: 0.1      seconds between two looks at a busy conversation's lock (Rasa: 1)
       # startup_wait: 10        seconds to wait for Redis at start (default: $STORE_STARTUP_WAIT or 10)
+      # socket_timeout: 2       seconds a Redis call waits for its answer or its connection (Rasa: 10)
 
 Rasa serialises the messages of one conversation with a ticket lock (rasa/core/lock.py): each
 message takes the next ticket number, waits until its number is the first in the queue, and removes
@@ -29,15 +30,26 @@ is Rasa's (`TicketLock.dumps()`), under Rasa's key names. Also:
   LockError instead of waiting for ever;
 - lock keys expire a minute after their last ticket would, so a crashed instance leaves no key;
 - Redis unreachable at creation raises `StoreUnavailable` (`rasa run` exits with status 1) after
-  `startup_wait` seconds; `ping()` serves `GET /health`.
+  `startup_wait` seconds; `ping()` serves `GET /health`;
+- a frozen Redis (SIGSTOP, a network partition: the kernel still acknowledges, nothing answers)
+  does not freeze the instance. Rasa calls its lock store on the event loop with a socket timeout
+  of 10 s (and none for the connection), so every message stalled the whole instance, `GET /`
+  included, for 10 s per Redis call. Here the calls run in threads of their own pool
+  (LOCK_THREADS), each bounded by `socket_timeout` (for the connection too); a call that timed
+  out makes every call fail at once (LockError: the user is asked to retry) for RETRY_AFTER
+  seconds, then one call tries Redis again (the others still fail at once) until one answers. A
+  ticket that could not be removed when its message was done is removed once Redis answers again
+  (else the conversation's next message would wait for it to expire: TICKET_LOCK_LIFETIME).
 """
 
 import asyncio
+import collections
 import json
 import logging
 import os
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator, Callable, Optional, Text, Tuple
 
@@ -46,7 +58,7 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from stores.probes import StoreUnavailable, describe
+from stores.probes import Frozen, StoreUnavailable, describe
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +66,10 @@ DEFAULT_POLL_INTERVAL = 0.1
 DEFAULT_STARTUP_WAIT = 10.0
 MAX_ATTEMPTS = 200  # optimistic transaction retries before giving up (each retry means progress elsewhere)
 KEY_GRACE_SECONDS = 60
+DEFAULT_SOCKET_TIMEOUT = 2.0
+RETRY_AFTER = 3.0  # seconds a frozen Redis is not called before one call tries it again
+LOCK_THREADS = 16  # a frozen Redis holds one per call in flight (for socket_timeout at most)
+MAX_LEFT_TICKETS = 10_000  # tickets to remove once Redis answers again; older ones expire by themselves
 
 _UNCHANGED = object()
 
@@ -95,12 +111,18 @@ class AtomicRedisLockStore(RedisLockStore):
             ssl_keyfile=options.pop("ssl_keyfile", None),
             ssl_ca_certs=options.pop("ssl_ca_certs", None),
             key_prefix=options.pop("key_prefix", None),
-            socket_timeout=_number(options.pop("socket_timeout", None), 10),
+            socket_timeout=_number(options.pop("socket_timeout", None), DEFAULT_SOCKET_TIMEOUT),
         )
+        # Rasa passes no connection timeout: connecting to a frozen Redis would wait for ever
+        self.red.connection_pool.connection_kwargs["socket_connect_timeout"] = \
+            self.red.connection_pool.connection_kwargs["socket_timeout"]
+        self._pool = ThreadPoolExecutor(LOCK_THREADS, thread_name_prefix="lock-store")
+        self._left_tickets: "collections.deque[Tuple[Text, int]]" = collections.deque(maxlen=MAX_LEFT_TICKETS)
         if options:
             logger.warning(f"Lock store: ignoring unknown options {sorted(options)}.")
         self._where = f"Redis at {host}:{self.red.connection_pool.connection_kwargs.get('port')}" \
                       f" (db {self.red.connection_pool.connection_kwargs.get('db')})"
+        self._frozen = Frozen(f"Lock store: {self._where}", RETRY_AFTER)
         self._wait_for_redis(startup_wait)
 
     # --- start-up and health -----------------------------------------------------------------
@@ -149,7 +171,11 @@ class AtomicRedisLockStore(RedisLockStore):
                         pipe.set(key, new_lock.dumps(), ex=self._key_ttl(new_lock))
                     pipe.execute()
                     return result
-                except redis.WatchError:
+                except redis.WatchError as error:
+                    if isinstance(error.__context__, (redis.ConnectionError, redis.TimeoutError)):
+                        # redis-py reports a connection lost while watching as a WatchError: not a
+                        # conflict to retry (a frozen Redis would be tried MAX_ATTEMPTS times)
+                        raise error.__context__
                     time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
         raise LockError(f"Lock for conversation '{conversation_id}' kept changing: gave up after "
                         f"{MAX_ATTEMPTS} attempts.")
@@ -203,6 +229,33 @@ class AtomicRedisLockStore(RedisLockStore):
         self._change(conversation_id, change)
         logger.debug(f"Finished ticket {ticket_number} of conversation '{conversation_id}'.")
 
+    # --- off the event loop --------------------------------------------------------------------
+    async def _call(self, method: Callable[..., Any], *args: Any) -> Any:
+        """`method(*args)` in a thread of the store's pool; LockError if Redis fails or is frozen."""
+        refusal = self._frozen.refusal()
+        if refusal:
+            raise LockError(refusal)
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(self._pool, method, *args)
+        except Exception as error:
+            self._frozen.ended(timed_out=isinstance(error, redis.TimeoutError)
+                               or isinstance(error.__cause__, redis.TimeoutError))
+            if isinstance(error, LockError):
+                raise
+            raise LockError(f"Lock store: {describe(error)}") from error
+        except BaseException:  # the message cancelled
+            self._frozen.ended()
+            raise
+        self._frozen.ended(answered=True)
+        while self._left_tickets:
+            conversation_id, ticket = self._left_tickets.popleft()
+            try:
+                await asyncio.get_running_loop().run_in_executor(self._pool, self.cleanup, conversation_id, ticket)
+            except Exception as error:  # Redis failed again: it expires by itself
+                logger.warning(f"Lock store: ticket {ticket} of a conversation still not removed ({describe(error)}).")
+                break
+        return result
+
     # --- waiting -------------------------------------------------------------------------------
     @asynccontextmanager
     async def lock(
@@ -213,21 +266,25 @@ class AtomicRedisLockStore(RedisLockStore):
     ) -> AsyncGenerator[TicketLock, None]:
         """Like Rasa's, polling every `poll_interval` seconds unless told otherwise."""
         wait = self.poll_interval if wait_time_in_seconds is None else wait_time_in_seconds
-        ticket = self.issue_ticket(conversation_id, lock_lifetime)
+        ticket = await self._call(self.issue_ticket, conversation_id, lock_lifetime)
         try:
             yield await self._acquire_lock(conversation_id, ticket, wait)
         finally:
-            self.cleanup(conversation_id, ticket)
+            try:
+                await self._call(self.cleanup, conversation_id, ticket)
+            except LockError as error:  # the message was handled: its ticket is removed later
+                self._left_tickets.append((conversation_id, ticket))
+                logger.warning(f"Lock store: ticket {ticket} of a conversation not removed yet ({error}).")
 
     async def _acquire_lock(self, conversation_id: Text, ticket: int, wait_time_in_seconds: float) -> TicketLock:
         while True:
-            lock = self.get_lock(conversation_id)
+            lock = await self._call(self.get_lock, conversation_id)
             if lock is None or lock._ticket_for_ticket_number(ticket) is None:
                 break  # the lock or our ticket expired while we waited
             if not lock.is_locked(ticket):
                 logger.debug(f"Acquired lock for conversation '{conversation_id}' (ticket {ticket}).")
                 return lock
             await asyncio.sleep(wait_time_in_seconds)
-            self.update_lock(conversation_id)
+            await self._call(self.update_lock, conversation_id)
         raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}': its ticket "
                         f"{ticket} expired while waiting.")

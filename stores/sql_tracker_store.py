@@ -24,13 +24,24 @@ with only a log line per message. This subclass:
 - offers `ping()`, used by `GET /health` (stores.health);
 - with SQLite, keeps its connections open and sets `secure_delete` and a write-ahead log on each
   (deleted conversations are overwritten; a save does not wait for the disk);
-- deletes a conversation when a turn ran "forget me" (`save`), instead of saving that turn.
+- deletes a conversation when a turn ran "forget me" (`save`), instead of saving that turn;
+- refuses to commit after a deadline the caller set for its thread (`commit_by`, which also
+  notes whether a commit was made), and, on
+  PostgreSQL, has the server end a session that sits in a transaction for more than
+  IDLE_IN_TRANSACTION_TIMEOUT seconds. Together they keep a save that its caller gave up on (a
+  frozen database: runtime/store_outage.py) from being committed once the database resumes: a
+  COMMIT sent before the deadline and still unread when the caller gave up finds its session
+  ended by the server; a save still in its INSERTs gets no COMMIT at all. (Left open: a frozen
+  server that had read the COMMIT and stopped before answering it completes it on resume.)
 """
 
 import logging
 import os
+import threading
 import time
-from typing import Any, Dict, Optional, Text
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, Optional, Text
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
@@ -46,6 +57,46 @@ logger = logging.getLogger(__name__)
 FORGET_ACTION = "action_forget_me"  # actions/privacy.py
 DEFAULT_STARTUP_WAIT = 10.0
 DEFAULT_CONNECT_TIMEOUT = 5
+# seconds a PostgreSQL session may sit in a transaction between two statements before the server
+# ends it; a save sends its statements back to back, so only a frozen server or client waits that long
+IDLE_IN_TRANSACTION_TIMEOUT = 1.0
+
+_thread_window = threading.local()
+
+
+class CommitTooLate(sa.exc.SQLAlchemyError):
+    """A save reached its commit after the deadline its caller set: rolled back."""
+
+
+@dataclass
+class SaveWindow:
+    """The deadline of a thread's commits, and whether one was committed (then the turn is
+    stored, whatever the save does or fails to do after it)."""
+
+    deadline: float  # time.monotonic()
+    committed: bool = False
+
+
+@contextmanager
+def commit_by(window: SaveWindow) -> Iterator[SaveWindow]:
+    """No commit from this thread after `window.deadline` while inside; a commit is noted in it."""
+    _thread_window.current = window
+    try:
+        yield window
+    finally:
+        _thread_window.current = None
+
+
+def _note_commit(session: Any) -> None:
+    window = getattr(_thread_window, "current", None)
+    if window is not None:
+        window.committed = True
+
+
+def _refuse_late_commit(connection: Any) -> None:
+    window = getattr(_thread_window, "current", None)
+    if window is not None and time.monotonic() > window.deadline:
+        raise CommitTooLate(f"the commit came {time.monotonic() - window.deadline:.1f} s after its deadline")
 
 
 def _seconds(value: Any, default: float) -> float:
@@ -117,6 +168,11 @@ class CheckedSQLTrackerStore(SQLTrackerStore):
         engine_url = self.engine.url
         self.engine.dispose()
         kwargs = create_engine_kwargs(engine_url)
+        if engine_url.get_backend_name() == "postgresql":
+            connect_args = kwargs.setdefault("connect_args", {})
+            connect_args["options"] = " ".join(filter(None, (
+                connect_args.get("options"),
+                f"-c idle_in_transaction_session_timeout={int(IDLE_IN_TRANSACTION_TIMEOUT * 1000)}")))
         if engine_url.get_backend_name() == "sqlite":
             # Connections kept open, as SQLAlchemy 2.0 does for SQLite files (1.4 opens one per
             # session): closing the last one would checkpoint the log, waiting for the disk.
@@ -124,7 +180,9 @@ class CheckedSQLTrackerStore(SQLTrackerStore):
         self.engine = sa.create_engine(engine_url, pool_pre_ping=True, **kwargs)
         if self.engine.url.get_backend_name() == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_settings)
+        sa.event.listen(self.engine, "commit", _refuse_late_commit)  # called just before the DBAPI commit
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        sa.event.listen(self.sessionmaker, "after_commit", _note_commit)
         self._wait_for_table(wait)
         logger.info(f"Tracker store: {self.engine.url.get_backend_name()} database "
                     f"'{self.engine.url.database}' is up.")

@@ -233,3 +233,27 @@ def shared_servers(request: Any, tmp_path_factory: Any) -> GuardedServers:
         request.config.add_cleanup(servers.stop)
         _SHARED["guarded"] = servers.start()
     return _SHARED["guarded"]
+
+
+def ticks_during(call) -> "tuple[int, object]":
+    """How often a coroutine beside `call` ran while `call` was awaited, and what it gave."""
+    async def run():
+        ticks = 0
+
+        async def tick():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        ticker = asyncio.create_task(tick())
+        await asyncio.sleep(0)
+        before = ticks
+        try:
+            result = await call()
+        except Exception as error:  # what the call raised is its result here
+            result = error
+        ticker.cancel()
+        return ticks - before, result
+
+    return asyncio.run(run())

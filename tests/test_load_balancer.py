@@ -12,11 +12,13 @@ the whole module (tests/servers.BalancedStack).
 - Faults in the middle of a load of 50 conversations x 10 unique messages over REST through the
   balancer, each its own test on the same stack: kill -9 of an instance then its restart;
   PostgreSQL stopped 5 s; Redis restarted; the action server killed then restarted; PostgreSQL
-  stopped 30 s. Each audits PostgreSQL afterwards: every message answered or told to retry within
-  10 s, no answered message missing, none stored twice, each conversation in order, the last
-  message of every conversation answered. A database outage refuses politely
-  (runtime/store_outage.py): no conversation restarts from empty. The figures are printed
-  ("[faults] …"). (Freezing PostgreSQL or Redis with SIGSTOP is not tested: see docs/deployment.md.)
+  stopped 30 s; PostgreSQL frozen 30 s (SIGSTOP of all its processes, then SIGCONT); Redis frozen
+  30 s. Each audits PostgreSQL afterwards: every message answered or told to retry within 10 s, no
+  answered message missing, none stored twice, each conversation in order, the last message of
+  every conversation answered. A database outage refuses politely (runtime/store_outage.py): no
+  conversation restarts from empty. A frozen store: besides, no message its user was told to
+  retry is stored (a save given up on is not committed when the database resumes), and both
+  instances answer `GET /` all through the freeze. The figures are printed ("[faults] …").
 - The liveness check: an instance killed with SIGKILL is taken out, the other serves every
   message, and the restarted instance is back in without any manual step.
 """
@@ -361,8 +363,8 @@ def audit_load(stack: BalancedStack, conversations: List[List[Message]], times: 
         event = json.loads(data)
         if event["event"] == "user":
             stored[sender].append(event.get("text"))
-    figures = dict.fromkeys(("sent", "answered", "retry", "error", "slow retries", "stored", "missing",
-                             "duplicated", "misordered", "unexpected"), 0)
+    figures = dict.fromkeys(("sent", "answered", "retry", "error", "slow retries", "stored", "retry stored",
+                             "missing", "duplicated", "misordered", "unexpected"), 0)
     not_answered_at = []
     for sender, messages in zip(senders, conversations):
         by_text = {m.text: m for m in messages}
@@ -375,6 +377,7 @@ def audit_load(stack: BalancedStack, conversations: List[List[Message]], times: 
             figures[message.outcome] += 1
             figures["stored"] += counts[message.text] > 0
             figures["duplicated"] += max(0, counts[message.text] - 1)
+            figures["retry stored"] += message.outcome == "retry" and counts[message.text] > 0
             if message.outcome == "answered" and not counts[message.text]:
                 figures["missing"] += 1
             if message.outcome == "retry" and message.seconds > RETRY_WITHIN:
@@ -386,15 +389,21 @@ def audit_load(stack: BalancedStack, conversations: List[List[Message]], times: 
     return figures
 
 
-def check_fault(stack: BalancedStack, name: str, fault, pause: float = 2.0) -> Dict[str, float]:
+def check_fault(stack: BalancedStack, name: str, fault, pause: float = 2.0,
+                retried_unstored: bool = False) -> Dict[str, float]:
+    """The load with `fault` beside it, audited; `retried_unstored`: no message whose user was told
+    to retry may be stored."""
     conversations, times = run_load(stack, name, pause, fault)
     time.sleep(1)
     figures = audit_load(stack, conversations, times)
+    figures.update(times.get("figures", {}))
     print(f"[faults] {name}: " + ", ".join(f"{key} {value}" for key, value in figures.items()))
     failed = [f"{m.seq}: {m.outcome} in {m.seconds:.1f} s: {m.detail}" for c in conversations for m in c
               if m.outcome == "error" or (m.outcome == "retry" and m.seconds > RETRY_WITHIN)]
     assert figures["error"] == figures["slow retries"] == 0, failed[:5]
     assert figures["missing"] == figures["duplicated"] == figures["misordered"] == figures["unexpected"] == 0, figures
+    if retried_unstored:
+        assert figures["retry stored"] == 0, figures
     assert figures["answered"] + figures["retry"] == figures["sent"] == LOAD_CONVERSATIONS * LOAD_MESSAGES
     # after the fault, the service is back: every conversation's last message was answered
     assert all(c[-1].outcome == "answered" for c in conversations), [c[-1].detail for c in conversations
@@ -442,3 +451,45 @@ def test_fault_kill_the_action_server_then_restart_it(stack):
 
 def test_fault_stop_postgresql_for_30_s(stack):
     check_fault(stack, "stop PostgreSQL for 30 s", outage(stack.pg.stop, 30, stack.pg.start), pause=4.0)
+
+
+def freeze(stack: BalancedStack, server, seconds: float):
+    """A fault 3 s into the load: `server` frozen (SIGSTOP) for `seconds`, then resumed. Meanwhile
+    each instance is asked `GET /` every second (2 s at most each): in `times["figures"]`, how many
+    answered and the slowest."""
+    def fault(times: Dict) -> None:
+        time.sleep(3)
+        times["begin"] = time.monotonic()
+        server.freeze()
+        asked, answered, slowest = 0, 0, 0.0
+        try:
+            while time.monotonic() - times["begin"] < seconds:
+                round_started = time.monotonic()
+                for instance in stack.instances:
+                    started = time.monotonic()
+                    asked += 1
+                    try:
+                        answered += requests.get(f"http://127.0.0.1:{instance.rasa_port}/", timeout=2).status_code == 200
+                    except requests.RequestException:
+                        pass
+                    slowest = max(slowest, time.monotonic() - started)
+                time.sleep(max(0.0, 1 - (time.monotonic() - round_started)))
+        finally:
+            server.thaw()
+        times["end"] = time.monotonic()
+        times["figures"] = {"GET / asked": asked, "GET / answered": answered, "GET / slowest s": round(slowest, 2)}
+    return fault
+
+
+def check_freeze(stack: BalancedStack, name: str, server) -> None:
+    figures = check_fault(stack, name, freeze(stack, server, 30), pause=4.0, retried_unstored=True)
+    assert figures["GET / answered"] == figures["GET / asked"] > 0, figures  # the instances never froze
+    assert all(row["status"] == "UP" for row in stack.stats() if row["svname"].startswith("rasa-"))
+
+
+def test_fault_freeze_postgresql_for_30_s(stack):
+    check_freeze(stack, "freeze PostgreSQL for 30 s (SIGSTOP, SIGCONT)", stack.pg)
+
+
+def test_fault_freeze_redis_for_30_s(stack):
+    check_freeze(stack, "freeze Redis for 30 s (SIGSTOP, SIGCONT)", stack.red)

@@ -15,6 +15,7 @@ from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
 from runtime import action_validation, event_types
+from tests.hardening import ticks_during
 from tests.servers import ROOT, environment
 
 VALID = [
@@ -174,3 +175,151 @@ def test_a_store_outage_fails_the_message_where_rasa_forgets_the_conversation(mo
         FailSafeTrackerStore.retrieve = store_outage.RASA_RETRIEVE
         FailSafeTrackerStore.save = store_outage.RASA_SAVE
         FailSafeTrackerStore.retrieve_full_tracker = store_outage.RASA_RETRIEVE_FULL
+
+
+class _FrozenStore:
+    """A tracker store whose driver call does not return until `thaw` is set (a frozen database:
+    nothing refused, nothing answered), then does what `then` says."""
+
+    domain = None
+    event_broker = None
+
+    def __init__(self, then=None) -> None:
+        import threading
+
+        self.thaw, self.done = threading.Event(), threading.Event()
+        self.calls = 0
+        self.then = then
+
+    async def retrieve(self, sender_id):
+        self.calls += 1
+        try:
+            self.thaw.wait(timeout=30)
+            return await self.then(sender_id) if self.then else None
+        finally:
+            self.done.set()
+
+    save = retrieve
+
+
+def test_a_frozen_store_fails_the_message_in_bounded_time_where_rasa_stalls_the_loop(monkeypatch):
+    import threading
+
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    from runtime import store_outage
+    from stores.probes import TrackerStoreDown
+
+    # Rasa's: the call blocks the event loop (nothing else runs) until the database answers
+    frozen = _FrozenStore()
+    rasa_store = FailSafeTrackerStore(frozen, on_tracker_store_error=lambda error: None)
+    threading.Timer(0.3, frozen.thaw.set).start()
+    ticks, result = ticks_during(lambda: store_outage.RASA_RETRIEVE(rasa_store, "someone"))
+    assert ticks == 0 and result is None
+
+    monkeypatch.setattr(store_outage, "CALL_TIMEOUT", 0.3)
+    store_outage.install()
+    try:
+        frozen = _FrozenStore()
+        store = FailSafeTrackerStore(frozen, on_tracker_store_error=lambda error: None)
+        ticks, result = ticks_during(lambda: store.retrieve("someone"))
+        assert ticks > 0 and isinstance(result, TrackerStoreDown)  # the loop ran on meanwhile
+        # while frozen, the next calls fail at once without reaching the store ...
+        ticks, result = ticks_during(lambda: store.retrieve("someone"))
+        assert isinstance(result, TrackerStoreDown) and frozen.calls == 1
+        # ... until it is tried again, and answers
+        frozen.thaw.set()
+        store._frozen.retry_at = 0
+        ticks, result = ticks_during(lambda: store.retrieve("someone"))
+        assert result is None and frozen.calls == 2 and store._frozen.since is None
+    finally:
+        FailSafeTrackerStore.retrieve = store_outage.RASA_RETRIEVE
+        FailSafeTrackerStore.save = store_outage.RASA_SAVE
+        FailSafeTrackerStore.retrieve_full_tracker = store_outage.RASA_RETRIEVE_FULL
+
+
+def test_a_save_given_up_on_is_not_committed_when_the_database_resumes(monkeypatch, tmp_path):
+    import asyncio
+    import sqlite3
+    import threading
+
+    from rasa.core.tracker_store import FailSafeTrackerStore
+    from rasa.shared.core.events import ActionExecuted
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from runtime import store_outage
+    from stores.probes import TrackerStoreDown
+    from stores.sql_tracker_store import CheckedSQLTrackerStore
+
+    database = tmp_path / "store.db"
+    sql = CheckedSQLTrackerStore(dialect="sqlite", db=str(database))
+
+    def tracker(sender):
+        return DialogueStateTracker.from_events(sender, [ActionExecuted("action_listen")])
+
+    def stored(sender) -> int:
+        with sqlite3.connect(database) as connection:
+            return connection.execute("SELECT count(*) FROM events WHERE sender_id = ?", (sender,)).fetchone()[0]
+
+    # Rasa's: the save waits for the database, however long, and is committed
+    frozen = _FrozenStore(then=lambda _: sql.save(tracker("rasa")))
+    threading.Timer(0.3, frozen.thaw.set).start()
+    asyncio.run(store_outage.RASA_SAVE(FailSafeTrackerStore(frozen), tracker("rasa")))
+    assert stored("rasa") == 1
+
+    monkeypatch.setattr(store_outage, "CALL_TIMEOUT", 0.3)
+    monkeypatch.setattr(store_outage, "COMMIT_WITHIN", 0.2)
+    store_outage.install()
+    try:
+        frozen = _FrozenStore(then=lambda _: sql.save(tracker("ours")))
+        with pytest.raises(TrackerStoreDown):  # the user is asked to retry ...
+            asyncio.run(FailSafeTrackerStore(frozen).save(tracker("ours")))
+        frozen.thaw.set()  # ... and the database resumes: the save goes on, to its commit, refused
+        assert frozen.done.wait(timeout=30)
+        assert stored("ours") == 0
+        # a save in time is committed
+        asyncio.run(FailSafeTrackerStore(sql).save(tracker("in time")))
+        assert stored("in time") == 1
+    finally:
+        FailSafeTrackerStore.retrieve = store_outage.RASA_RETRIEVE
+        FailSafeTrackerStore.save = store_outage.RASA_SAVE
+        FailSafeTrackerStore.retrieve_full_tracker = store_outage.RASA_RETRIEVE_FULL
+
+
+def test_a_save_that_fails_after_its_commit_counts_as_saved(tmp_path):
+    """The database stopping between a save's commit and the store's next query (seen in a
+    PostgreSQL restart under load): the turn is stored, so the message is not refused."""
+    import asyncio
+    import sqlite3
+
+    from rasa.core.tracker_store import FailSafeTrackerStore
+    from rasa.shared.core.events import ActionExecuted
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from runtime import store_outage
+    from stores.sql_tracker_store import CheckedSQLTrackerStore
+
+    class FailingAfterCommit(CheckedSQLTrackerStore):
+        async def save(self, tracker):
+            await super().save(tracker)
+            raise ConnectionError("the database stopped")
+
+    database = tmp_path / "store.db"
+    store = FailingAfterCommit(dialect="sqlite", db=str(database))
+
+    def tracker(sender):
+        return DialogueStateTracker.from_events(sender, [ActionExecuted("action_listen")])
+
+    # Rasa's: the error is taken for a failed save, and the turn kept in memory besides
+    rasa_store = FailSafeTrackerStore(store, on_tracker_store_error=lambda error: None)
+    asyncio.run(store_outage.RASA_SAVE(rasa_store, tracker("rasa")))
+    assert rasa_store._fallback_tracker_store is not None
+    store_outage.install()
+    try:
+        asyncio.run(FailSafeTrackerStore(store).save(tracker("ours")))  # no TrackerStoreDown: stored
+    finally:
+        FailSafeTrackerStore.retrieve = store_outage.RASA_RETRIEVE
+        FailSafeTrackerStore.save = store_outage.RASA_SAVE
+        FailSafeTrackerStore.retrieve_full_tracker = store_outage.RASA_RETRIEVE_FULL
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM events WHERE sender_id = 'ours'").fetchone()[0] == 1

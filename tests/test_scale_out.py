@@ -443,3 +443,39 @@ def test_forget_me_on_one_instance_is_forgotten_by_the_other(cluster, yes_on):
     events = read_events(cluster.pg, [sender])[sender]
     assert [e["text"] for e in events if e["event"] == "user"] == ["what are its axes?", "and its website?"]
     assert "Acme Drones" not in json.dumps(events)
+
+
+def test_a_frozen_redis_fails_the_lock_in_bounded_time_where_rasa_stalls_the_loop(cluster):
+    """Redis frozen (SIGSTOP): Rasa's lock store blocks the event loop for its socket timeout on
+    every call; ours keeps the loop running, fails with LockError, then fails at once until Redis
+    is tried again and answers."""
+    from rasa.core.lock_store import LockError, RedisLockStore
+    from rasa.utils.endpoints import EndpointConfig
+
+    from stores.redis_lock_store import AtomicRedisLockStore
+    from tests.hardening import ticks_during
+
+    red = cluster.red
+    ours = AtomicRedisLockStore(EndpointConfig(url="127.0.0.1", port=str(red.port), password=red.password,
+                                               key_prefix="unit", socket_timeout=0.5))
+    rasa = RedisLockStore(host="127.0.0.1", port=red.port, password=red.password, key_prefix="unit",
+                          socket_timeout=0.5)
+    conversation = f"unit-{uuid.uuid4().hex[:8]}"
+
+    async def take(store):
+        async with store.lock(conversation):
+            return "served"
+
+    red.freeze()
+    try:
+        rasa_ticks, rasa_result = ticks_during(lambda: take(rasa))
+        ticks, result = ticks_during(lambda: take(ours))
+        _, again = ticks_during(lambda: take(ours))
+    finally:
+        red.thaw()
+    assert rasa_ticks == 0 and isinstance(rasa_result, LockError), rasa_result  # the loop stood still
+    assert ticks > 0 and isinstance(result, LockError), result
+    assert isinstance(again, LockError) and "has not answered" in str(again)
+    ours._frozen.retry_at = 0  # tried again, Redis answers
+    assert ticks_during(lambda: take(ours))[1] == "served"
+    assert ticks_during(lambda: take(ours))[1] == "served" and ours.get_lock(conversation) is None
