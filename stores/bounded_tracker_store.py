@@ -36,6 +36,7 @@ does. `retrieve_full_tracker` (the HTTP API) is Rasa's.
 import itertools
 import json
 import logging
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Iterator, List, Optional, Text, Tuple
@@ -76,6 +77,9 @@ class BoundedSQLTrackerStore(CheckedSQLTrackerStore):
         self.max_turns = int(max_turns or DEFAULT_MAX_TURNS)
         self.max_conversations = int(max_conversations or DEFAULT_MAX_CONVERSATIONS)
         self._entries: "OrderedDict[Text, Entry]" = OrderedDict()
+        # The calls come from the tracker store's threads (runtime/store_outage.py): one message of
+        # a conversation at a time (its lock), several conversations at once.
+        self._entries_lock = threading.Lock()
         self._create_index()
 
     def _create_index(self) -> None:
@@ -148,10 +152,11 @@ class BoundedSQLTrackerStore(CheckedSQLTrackerStore):
         self._remember(tracker.sender_id, self._bounded(entry))
 
     def _remember(self, sender_id: Text, entry: Entry) -> None:
-        self._entries.pop(sender_id, None)
-        self._entries[sender_id] = entry
-        while len(self._entries) > self.max_conversations:
-            self._entries.popitem(last=False)
+        with self._entries_lock:
+            self._entries.pop(sender_id, None)
+            self._entries[sender_id] = entry
+            while len(self._entries) > self.max_conversations:
+                self._entries.popitem(last=False)
 
     # --- the bound ---------------------------------------------------------------------------
     def _bounded(self, entry: Entry) -> Entry:
