@@ -15,7 +15,8 @@ instances: not done.)
 A frozen database (SIGSTOP, a network partition: the connection is neither refused nor answered)
 is the other outage. Rasa calls its SQL store on the event loop, and psycopg2 has no read
 timeout: a query just never returns, and the whole instance stalls, `GET /` included. Here each
-call of the wrapped store runs in a thread of its own pool (STORE_THREADS, with an event loop per
+call of a store reached over the network (not an SQLite file or memory, which nothing freezes and
+whose calls stay on the loop) runs in a thread of its own pool (STORE_THREADS, with an event loop per
 thread: Rasa's store methods are coroutines that never await anything but themselves), and the
 instance waits CALL_TIMEOUT seconds for it: then it is TrackerStoreDown, as above. After such a
 timeout the store is "frozen" for this instance (`stores.probes.Frozen`): every call fails at once
@@ -37,7 +38,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional, Text
 
-from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from stores.probes import Frozen, TrackerStoreDown
@@ -69,24 +70,47 @@ def _run_in_thread(call: Callable[..., Any], argument: Any, started: float, wind
         return loop.run_until_complete(call(argument))
 
 
+def _local(store: Any) -> bool:
+    """A store nothing can freeze (an SQLite file, memory): no server that may stop answering. Its
+    calls stay on the event loop: a thread per call cost a fifth of the throughput of `make run`."""
+    engine = getattr(store, "engine", None)
+    return isinstance(store, InMemoryTrackerStore) or (engine is not None and engine.dialect.name == "sqlite")
+
+
+def _stored_anyway(window: SaveWindow, method: str, what: str) -> bool:
+    """Whether a save that did not return (`what` happened) committed its turn: it counts as saved."""
+    if window.committed and method == "save":
+        logger.warning("Tracker store: a turn was stored, %s.", what)
+        return True
+    return False
+
+
 async def _bounded(store: FailSafeTrackerStore, method: str, argument: Any) -> Any:
-    """`store._tracker_store.<method>(argument)`, off the event loop, at most CALL_TIMEOUT seconds."""
+    """`store._tracker_store.<method>(argument)`, off the event loop, at most CALL_TIMEOUT seconds
+    (on the loop for a local store)."""
+    call = getattr(store._tracker_store, method)
+    started = time.monotonic()
+    window = SaveWindow(started + COMMIT_WITHIN)
+    if _local(store._tracker_store):
+        try:
+            with commit_by(window):  # Rasa's store methods never await: no other message runs inside
+                return await call(argument)
+        except Exception as error:
+            if _stored_anyway(window, method, f"then the store failed ({error})"):
+                return None
+            raise
     if not hasattr(store, "_frozen"):
         store._frozen = Frozen("Tracker store", RETRY_AFTER)
     refusal = store._frozen.refusal()
     if refusal:
         raise TrackerStoreDown(refusal)
-    started = time.monotonic()
-    window = SaveWindow(started + COMMIT_WITHIN)
-    call = getattr(store._tracker_store, method)
     try:
         result = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
             _pool, _run_in_thread, call, argument, started, window), CALL_TIMEOUT)
     except asyncio.TimeoutError:
         store._frozen.ended(timed_out=True)
-        if window.committed and method == "save":  # the turn is stored: only what follows it is late
-            logger.warning("Tracker store: a turn was stored, but the store did not return within %g s.", CALL_TIMEOUT)
-            return None
+        if _stored_anyway(window, method, f"but the store did not return within {CALL_TIMEOUT:g} s"):
+            return None  # only what follows the commit is late
         raise TrackerStoreDown(f"no answer from the tracker store within {CALL_TIMEOUT:g} s") from None
     except CommitTooLate as error:  # a slow save, rolled back: the same as a timeout for its message
         store._frozen.ended()
@@ -94,8 +118,7 @@ async def _bounded(store: FailSafeTrackerStore, method: str, argument: Any) -> A
         raise TrackerStoreDown(f"the turn was not stored in time: {error}") from error
     except Exception as error:
         store._frozen.ended()
-        if window.committed and method == "save":  # e.g. the database stopped right after the commit
-            logger.warning("Tracker store: a turn was stored, then the store failed (%s).", error)
+        if _stored_anyway(window, method, f"then the store failed ({error})"):  # the database stopped just after
             return None
         raise
     except BaseException:  # the message cancelled
