@@ -313,7 +313,7 @@ def measure_accuracy(name: str, workdir: Path, result: Result) -> None:
     if not split.exists():
         run_quiet([RASA, "data", "split", "nlu", "-u", str(ROOT / "data" / "nlu"), "--training-fraction", "0.8",
                    "--random-seed", "42", "--out", str(split)], environment())
-    intents, entity_reports = test_nlu(name, CONFIGS[name], split, workdir)
+    intents, entity_reports = nlu_reports(name, CONFIGS[name], split, workdir)
     result.intent_f1 = intents["weighted avg"]["f1-score"]
     result.entity_f1 = max((r.get("weighted avg", {}).get("f1-score", 0.0) for r in entity_reports), default=0.0)
     if name == "assistant":
@@ -321,11 +321,11 @@ def measure_accuracy(name: str, workdir: Path, result: Result) -> None:
         config["pipeline"] = [c for c in config["pipeline"] if c["name"] != ROUTING_COMPONENT]
         classifier_config = workdir / "config-classifier.yml"
         classifier_config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-        intents, _ = test_nlu(f"{name}-classifier", classifier_config, split, workdir)
+        intents, _ = nlu_reports(f"{name}-classifier", classifier_config, split, workdir)
         result.classifier_intent_f1 = intents["weighted avg"]["f1-score"]
 
 
-def test_nlu(name: str, config: Path, split: Path, workdir: Path) -> Tuple[dict, List[dict]]:
+def nlu_reports(name: str, config: Path, split: Path, workdir: Path) -> Tuple[dict, List[dict]]:
     """`rasa train nlu` on the split's training part, `rasa test nlu` on its test part: the intent
     report and the entity extractors' reports."""
     env = environment(RASA_CACHE_DIRECTORY=str(workdir / f"cache-nlu-{name}"))

@@ -159,6 +159,8 @@ class Understanding:
                                  for phrase in phrases.phrases for w in phrase if w != ANY_WORD}
         self._question_words |= {fold(w) for p in self._in_scope.phrases for w in p}
         self._question_words |= {"cluster", "clusters", "which", "these", "those", "lesquel", "parmi", "celles", "ceux"}
+        # a stop word singles out no paragraph (relevant_paragraphs)
+        self._stop_words = stop_words("en") | stop_words("fr")
 
     @classmethod
     def from_data(cls, data: Dict[str, Any]) -> "Understanding":
@@ -300,11 +302,10 @@ class Understanding:
         def words_of(paragraph: Any) -> set:
             return {fold(w) for language in ("en", "fr") for w in normalize(paragraph.text.get(language)).split()}
 
-        # a stop word singles out nothing: a paragraph holding "there" or "selon" is no answer to
-        # "is there a decree?" or "quelles missions selon le décret ?"
-        stops = stop_words("en") | stop_words("fr")
+        # a paragraph holding "there" or "selon" is no answer to "is there a decree?" or "quelles
+        # missions selon le décret ?"
         asked = {fold(w) for w in normalize(text).split()
-                 if (len(w) >= 3 or any(c.isdigit() for c in w)) and w not in stops}
+                 if (len(w) >= 3 or any(c.isdigit() for c in w)) and w not in self._stop_words}
         asked -= self._question_words - (self._attribute_words if attribute_words_count else set())
         corpus_words = [words_of(p) for p in corpus]
         rare = {w for w in asked if 0 < sum(w in c for c in corpus_words) <= RARE_IN_PARAGRAPHS} if by_rare_words else set()

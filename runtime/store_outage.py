@@ -33,6 +33,7 @@ user was told to retry a message the conversation held, seen once in a PostgreSQ
 
 import asyncio
 import logging
+import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -89,9 +90,8 @@ async def _bounded(store: FailSafeTrackerStore, method: str, argument: Any) -> A
     """`store._tracker_store.<method>(argument)`, off the event loop, at most CALL_TIMEOUT seconds
     (on the loop for a local store)."""
     call = getattr(store._tracker_store, method)
-    started = time.monotonic()
-    window = SaveWindow(started + COMMIT_WITHIN)
     if _local(store._tracker_store):
+        window = SaveWindow(math.inf)  # nobody gives up on it: only whether it committed matters
         try:
             with commit_by(window):  # Rasa's store methods never await: no other message runs inside
                 return await call(argument)
@@ -104,6 +104,8 @@ async def _bounded(store: FailSafeTrackerStore, method: str, argument: Any) -> A
     refusal = store._frozen.refusal()
     if refusal:
         raise TrackerStoreDown(refusal)
+    started = time.monotonic()
+    window = SaveWindow(started + COMMIT_WITHIN)
     try:
         result = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
             _pool, _run_in_thread, call, argument, started, window), CALL_TIMEOUT)
