@@ -55,7 +55,7 @@ A ?= 1
 run-scale-out: $(VENV)/.installed names train  ## N Rasa instances (N=2) and A action servers (A=1) sharing PostgreSQL and Redis (docs/deployment.md)
 	$(VENV)/bin/python scripts/scale_out.py --instances $(N) --action-servers $(A)
 
-bench: $(VENV)/.installed  ## the assistant against its two anchors (Rasa's default ML; Rasa's starter bot): writes docs/benchmarks.md (about 25 min)
+bench: $(VENV)/.installed  ## the assistant against its two anchors (Rasa's default ML; Rasa's starter bot): writes docs/benchmarks.md (45–90 min on 2 cores)
 	$(VENV)/bin/python bench/run.py
 
 evaluate: $(VENV)/.installed train  ## understanding of unseen questions per kind and language, NLU cross-validation, recommendation cases
